@@ -1,0 +1,127 @@
+"""Market-data events decoded from the broker's real-time feed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.domain.values import Venue
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One trade print (Kiwoom 0B): price is absolute KRW, `qty` signed by aggressor side (+ buy)."""
+
+    code: str
+    time: datetime
+    price: int
+    qty: int
+    cum_volume: int
+    change: int
+    change_rate_bp: int
+    open: int
+    high: int
+    low: int
+    best_ask: int
+    best_bid: int
+    venue: Venue = Venue.KRX
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBookLevel:
+    """One price level of the book."""
+
+    price: int
+    qty: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBook:
+    """Top-10 order book (Kiwoom 0D); asks and bids ordered best first."""
+
+    code: str
+    time: datetime
+    asks: tuple[OrderBookLevel, ...]
+    bids: tuple[OrderBookLevel, ...]
+    total_ask_qty: int
+    total_bid_qty: int
+
+
+class ViKind(StrEnum):
+    """Which VI rule fired."""
+
+    STATIC = "static"
+    DYNAMIC = "dynamic"
+    BOTH = "static+dynamic"
+
+
+@dataclass(frozen=True, slots=True)
+class ViTriggered:
+    """A volatility interruption started for a symbol (Kiwoom 1h with no release time)."""
+
+    code: str
+    name: str
+    time: datetime
+    trigger_price: int
+    kind: ViKind
+
+
+@dataclass(frozen=True, slots=True)
+class ViReleased:
+    """A volatility interruption ended (Kiwoom 1h carrying a release time)."""
+
+    code: str
+    name: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionHit:
+    """A symbol entered a saved condition search (Kiwoom 02 with 843 = I)."""
+
+    seq: str
+    code: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionExit:
+    """A symbol left a saved condition search (Kiwoom 02 with 843 = D)."""
+
+    seq: str
+    code: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionSnapshot:
+    """The members of a condition search at the moment it was started (CNSRREQ reply)."""
+
+    seq: str
+    codes: tuple[str, ...]
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDown:
+    """The real-time session was lost; `reason` says why (drop, stale, kicked, login refused)."""
+
+    reason: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResynced:
+    """The session is back and every subscription was restored; gap-fill by REST now."""
+
+    reconnects: int
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKickedEvent:
+    """Another client logged in with our app key (R10001); the feed stops instead of fighting."""
+
+    message: str
+    time: datetime
