@@ -1,0 +1,1 @@
+"""Broker adapters behind the ports in `port.py`."""

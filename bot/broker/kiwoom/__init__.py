@@ -1,0 +1,1 @@
+"""The only package that knows Kiwoom: api-ids, paths, FIDs and number formats."""
