@@ -125,3 +125,21 @@ class SessionKickedEvent:
 
     message: str
     time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer a strategy asked for has come due."""
+
+    strategy: str
+    key: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChanged:
+    """The market phase changed (e.g. continuous trading began, the closing auction started)."""
+
+    venue: Venue
+    phase: str
+    time: datetime

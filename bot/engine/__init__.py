@@ -1,0 +1,1 @@
+"""The trading engine: one kernel task owning state, strategies, risk, the order router."""

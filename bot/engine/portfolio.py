@@ -1,0 +1,191 @@
+"""Positions, working orders and P&L per strategy: the state the risk gate and strategies read.
+
+Owned by the kernel task alone (no locks): every change arrives as an applied event.
+External orders and holdings (placed outside the bot) live under the strategy name `_external`
+so they count in exposure and limits without belonging to any plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.domain.orders import IntentState, SubmitOrder
+from bot.domain.position import PositionState, apply_fill
+from bot.domain.values import OrderType, Side, Venue
+from bot.engine.market_state import MarketState
+
+EXTERNAL = "_external"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingOrder:
+    """An order the engine tracks, from intent to terminal state."""
+
+    intent_id: str
+    strategy: str
+    code: str
+    side: Side
+    qty: int
+    price: int
+    order_type: OrderType
+    venue: Venue
+    state: IntentState
+    created_at: datetime
+    order_no: str = ""
+    filled_qty: int = 0
+    filled_amount: int = 0
+    is_exit: bool = False
+    external: bool = False
+
+    @property
+    def remaining_qty(self) -> int:
+        """Shares still open (0 once terminal)."""
+        return 0 if self.state.is_terminal else self.qty - self.filled_qty
+
+    @classmethod
+    def from_command(cls, intent_id: str, cmd: SubmitOrder, created_at: datetime) -> WorkingOrder:
+        """A new order in PENDING_SEND built from a strategy's command."""
+        return cls(
+            intent_id=intent_id,
+            strategy=cmd.strategy,
+            code=cmd.code,
+            side=cmd.side,
+            qty=cmd.qty,
+            price=cmd.price,
+            order_type=cmd.order_type,
+            venue=cmd.venue,
+            state=IntentState.PENDING_SEND,
+            created_at=created_at,
+            is_exit=cmd.is_exit,
+        )
+
+
+class Portfolio:
+    """Every position and order of the account, attributed to the strategy that made it."""
+
+    def __init__(self) -> None:
+        self._positions: dict[tuple[str, str], PositionState] = {}
+        self._opened_at: dict[tuple[str, str], datetime] = {}
+        self._orders: dict[str, WorkingOrder] = {}
+        self.realized_today = 0
+
+    # --- orders -------------------------------------------------------------------------
+    def add_order(self, order: WorkingOrder) -> None:
+        """Track a new order (intent or adopted external order)."""
+        self._orders[order.intent_id] = order
+
+    def order(self, intent_id: str) -> WorkingOrder | None:
+        """An order by intent id."""
+        return self._orders.get(intent_id)
+
+    def update_order(self, intent_id: str, **changes: object) -> WorkingOrder:
+        """Replace fields of a tracked order and return the new version."""
+        new = replace(self._orders[intent_id], **changes)  # type: ignore[arg-type]
+        self._orders[intent_id] = new
+        return new
+
+    def by_order_no(self, order_no: str) -> WorkingOrder | None:
+        """The order holding a broker order number."""
+        for order in self._orders.values():
+            if order.order_no == order_no:
+                return order
+        return None
+
+    def orders(self) -> Iterator[WorkingOrder]:
+        """Every tracked order."""
+        return iter(self._orders.values())
+
+    def working(self, strategy: str | None = None, code: str | None = None) -> list[WorkingOrder]:
+        """Orders that may still trade, optionally for one strategy and/or symbol."""
+        return [
+            o
+            for o in self._orders.values()
+            if o.state.is_working
+            and (strategy is None or o.strategy == strategy)
+            and (code is None or o.code == code)
+        ]
+
+    def forget_terminal(self) -> None:
+        """Drop finished orders from memory (they remain in the journal)."""
+        self._orders = {k: o for k, o in self._orders.items() if o.state.is_working}
+
+    # --- positions ----------------------------------------------------------------------
+    def position(self, strategy: str, code: str) -> PositionState:
+        """A strategy's holding in a symbol (flat if none)."""
+        return self._positions.get((strategy, code), PositionState())
+
+    def set_position(self, strategy: str, code: str, pos: PositionState, opened_at: datetime | None) -> None:
+        """Load a position (startup from the journal, or adoption of an external holding)."""
+        self._positions[(strategy, code)] = pos
+        if opened_at is not None:
+            self._opened_at[(strategy, code)] = opened_at
+
+    def opened_at(self, strategy: str, code: str) -> datetime | None:
+        """When the current position was opened (None when flat)."""
+        return self._opened_at.get((strategy, code)) if self.position(strategy, code).qty else None
+
+    def positions(self, strategy: str | None = None) -> dict[tuple[str, str], PositionState]:
+        """Non-flat positions, keyed by (strategy, code)."""
+        return {k: p for k, p in self._positions.items() if p.qty and (strategy is None or k[0] == strategy)}
+
+    def apply_fill(
+        self, strategy: str, code: str, side: Side, qty: int, price: int, fee: int, tax: int, when: datetime
+    ) -> PositionState:
+        """Book one fill into the strategy's position and today's realized P&L."""
+        key = (strategy, code)
+        before = self._positions.get(key, PositionState())
+        after = apply_fill(before, side, qty, price, fee, tax)
+        self._positions[key] = after
+        self.realized_today += after.realized_pnl - before.realized_pnl
+        if before.qty == 0 and after.qty > 0:
+            self._opened_at[key] = when
+        elif after.qty == 0:
+            self._opened_at.pop(key, None)
+        return after
+
+    def symbol_qty(self, code: str) -> int:
+        """Shares of a symbol held across all strategies (external included)."""
+        return sum(p.qty for (_, c), p in self._positions.items() if c == code)
+
+    # --- aggregates for risk ------------------------------------------------------------
+    def open_position_count(self) -> int:
+        """Distinct symbols held."""
+        return len({c for (_, c), p in self._positions.items() if p.qty})
+
+    def working_buy_notional(self, strategy: str | None = None, code: str | None = None) -> int:
+        """KRW reserved by open buy orders (market orders are reserved at their recorded price)."""
+        return sum(o.remaining_qty * o.price for o in self.working(strategy, code) if o.side is Side.BUY)
+
+    def budget_used(self, strategy: str) -> int:
+        """KRW a strategy has committed: cost of its holdings plus its open buy orders."""
+        held = sum(p.cost_basis for p in self.positions(strategy).values())
+        return held + self.working_buy_notional(strategy)
+
+    def market_value(self, market: MarketState, code: str | None = None) -> int:
+        """Holdings at last price (cost basis where no price is known)."""
+        total = 0
+        for (_, c), p in self.positions().items():
+            if code is not None and c != code:
+                continue
+            last = market.last_price(c)
+            total += p.qty * last if last else p.cost_basis
+        return total
+
+    def gross_exposure(self, market: MarketState) -> int:
+        """Holdings at market plus open buy orders: what a fall of the market could cost."""
+        return self.market_value(market) + self.working_buy_notional()
+
+    def unrealized_pnl(self, market: MarketState) -> int:
+        """Mark-to-market P&L of every holding."""
+        total = 0
+        for (_, c), p in self.positions().items():
+            last = market.last_price(c)
+            if last:
+                total += p.unrealized_pnl(last)
+        return total
+
+    def daily_pnl(self, market: MarketState) -> int:
+        """Today's realized P&L plus the unrealized P&L of what is held now."""
+        return self.realized_today + self.unrealized_pnl(market)
