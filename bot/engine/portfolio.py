@@ -15,6 +15,7 @@ from bot.domain.orders import IntentState, SubmitOrder
 from bot.domain.position import PositionState, apply_fill
 from bot.domain.values import OrderType, Side, Venue
 from bot.engine.market_state import MarketState
+from bot.engine.orderstate import OrderFacts
 
 EXTERNAL = "_external"
 
@@ -31,13 +32,25 @@ class WorkingOrder:
     price: int
     order_type: OrderType
     venue: Venue
-    state: IntentState
     created_at: datetime
-    order_no: str = ""
-    filled_qty: int = 0
-    filled_amount: int = 0
+    facts: OrderFacts
     is_exit: bool = False
     external: bool = False
+
+    @property
+    def state(self) -> IntentState:
+        """Where the order stands, derived from its facts."""
+        return self.facts.state
+
+    @property
+    def order_no(self) -> str:
+        """The broker's order number ("" until known)."""
+        return self.facts.order_no
+
+    @property
+    def filled_qty(self) -> int:
+        """Shares filled so far."""
+        return self.facts.filled_qty
 
     @property
     def remaining_qty(self) -> int:
@@ -56,8 +69,8 @@ class WorkingOrder:
             price=cmd.price,
             order_type=cmd.order_type,
             venue=cmd.venue,
-            state=IntentState.PENDING_SEND,
             created_at=created_at,
+            facts=OrderFacts(qty=cmd.qty),
             is_exit=cmd.is_exit,
         )
 
@@ -80,9 +93,9 @@ class Portfolio:
         """An order by intent id."""
         return self._orders.get(intent_id)
 
-    def update_order(self, intent_id: str, **changes: object) -> WorkingOrder:
-        """Replace fields of a tracked order and return the new version."""
-        new = replace(self._orders[intent_id], **changes)  # type: ignore[arg-type]
+    def set_facts(self, intent_id: str, facts: OrderFacts) -> WorkingOrder:
+        """Record new facts about a tracked order and return the new version."""
+        new = replace(self._orders[intent_id], facts=facts)
         self._orders[intent_id] = new
         return new
 
