@@ -99,9 +99,11 @@ def _offending_line(text: str, exc: tomllib.TOMLDecodeError) -> str:
         return ""
     try:
         lineno = int(msg.split(marker, 1)[1].split(",", 1)[0])
-        return f": `{text.splitlines()[lineno - 1].strip()}`"
+        line = text.splitlines()[lineno - 1].strip()
     except (ValueError, IndexError):
         return ""
+    hint = " (a date is written YYYY-MM-DD and must exist)" if line.startswith("date") else ""
+    return f": `{line}`{hint}"
 
 
 class _Parser:
