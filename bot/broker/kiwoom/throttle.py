@@ -4,7 +4,9 @@ Facts (kiwoom-protocol.md §3.4, §13.6): Kiwoom allows about 5 requests/s on th
 on the mock one; whether the limit is per app key or per api-id is unresolved, so we keep one global
 spacing plus an optional minimum spacing per api-id. A cancel must not wait behind a queue of
 queries, so callers marked `priority` are served before every queued normal caller. Pacing uses
-real monotonic time (`anyio.current_time`): it is a rate, not market time.
+real monotonic time (`anyio.current_time`): it is a rate, not market time. Slots are spaced by
+1/rate plus a small guard (default 10 ms) so that network jitter cannot bunch two requests into
+the server's one-second window.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ log = structlog.get_logger(__name__)
 
 REAL_RATE_PER_S = 5.0
 MOCK_RATE_PER_S = 1.0
+DEFAULT_GUARD_S = 0.01
 
 
 class _Waiter:
@@ -42,13 +45,16 @@ class Throttle:
         *,
         api_spacing_s: Mapping[str, float] | None = None,
         max_wait_s: float = 60.0,
+        guard_s: float = DEFAULT_GUARD_S,
     ) -> None:
         if not rate_per_s > 0:
             raise ValueError(f"rate_per_s must be > 0, got {rate_per_s}")
+        if guard_s < 0:
+            raise ValueError(f"guard_s must be >= 0, got {guard_s}")
         for api_id, spacing in (api_spacing_s or {}).items():
             if spacing < 0:
                 raise ValueError(f"api_spacing_s[{api_id!r}] must be >= 0, got {spacing}")
-        self._interval = 1.0 / rate_per_s
+        self._interval = 1.0 / rate_per_s + guard_s
         self._api_spacing = dict(api_spacing_s or {})
         self._max_wait_s = max_wait_s
         self._next_at = -math.inf
@@ -59,13 +65,20 @@ class Throttle:
         self.granted = 0
 
     @classmethod
-    def for_server(cls, *, is_mock: bool, api_spacing_s: Mapping[str, float] | None = None) -> Throttle:
-        """The default pacing for the real (5/s) or mock (1/s) server."""
-        return cls(MOCK_RATE_PER_S if is_mock else REAL_RATE_PER_S, api_spacing_s=api_spacing_s)
+    def for_server(
+        cls,
+        *,
+        is_mock: bool,
+        rate_per_s: float | None = None,
+        api_spacing_s: Mapping[str, float] | None = None,
+    ) -> Throttle:
+        """Pacing for the real (default 5/s) or mock (default 1/s) server."""
+        default = MOCK_RATE_PER_S if is_mock else REAL_RATE_PER_S
+        return cls(rate_per_s or default, api_spacing_s=api_spacing_s)
 
     @property
     def interval_s(self) -> float:
-        """The minimum time between two granted slots."""
+        """The minimum time between two granted slots (1/rate plus the guard)."""
         return self._interval
 
     @property

@@ -1,0 +1,1 @@
+"""Tests of the Kiwoom adapter (REST client, codec, WebSocket)."""
