@@ -102,7 +102,7 @@ class MarketSessions:
 
     def segment_at(self, venue: Venue, when: datetime) -> Segment | None:
         """The segment containing `when`, or None when the venue is closed then."""
-        when = _kst(when)
+        when = to_kst(when)
         for seg in self.day_segments(venue, when.date()):
             if seg.start <= when < seg.end:
                 return seg
@@ -120,7 +120,7 @@ class MarketSessions:
 
     def next_transition(self, venue: Venue, when: datetime) -> Transition:
         """The first change of `venue`'s state strictly after `when` (may be on a later trading day)."""
-        when = _kst(when)
+        when = to_kst(when)
         d = when.date()
         for _ in range(_SEARCH_DAYS):
             segments = self.day_segments(venue, d)
@@ -173,7 +173,7 @@ class MarketSessions:
 
     def _close_of(self, venue: Venue, when: datetime) -> datetime:
         """End of the run of contiguous segments taking regular orders that contains `when`."""
-        when = _kst(when)
+        when = to_kst(when)
         end = when
         for seg in self.day_segments(venue, when.date()):
             if seg.end > when and seg.start <= end and seg.phase in REGULAR_ORDER_PHASES:
@@ -182,7 +182,7 @@ class MarketSessions:
 
     def allowed_trade_types(self, venue: Venue, when: datetime) -> frozenset[TradeType]:
         """The Kiwoom `trde_tp` codes the venue accepts now (SOR: those both venues accept)."""
-        when = _kst(when)
+        when = to_kst(when)
         if venue is Venue.SOR:
             if not self.is_continuous(venue, when):
                 return frozenset()
@@ -200,11 +200,12 @@ def _at(d: date, boundary: Boundary, special: SpecialSession | None) -> datetime
     return t + timedelta(minutes=shift)
 
 
-def _kst(when: datetime) -> datetime:
+def to_kst(when: datetime) -> datetime:
+    """`when` in Asia/Seoul; a naive datetime is refused because its instant is unknown."""
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError(f"expected a timezone-aware datetime, got the naive {when!r}")
     return when.astimezone(KST)
 
 
 def _minutes(when: datetime, end: datetime) -> float:
-    return (end - _kst(when)).total_seconds() / 60
+    return (end - to_kst(when)).total_seconds() / 60
