@@ -1,0 +1,1 @@
+"""Tests of bot.market (a package so test module names cannot collide with other test folders)."""
