@@ -59,6 +59,8 @@ class MarketSessions:
     def __init__(self, calendar: TradingCalendar, table: Mapping[Venue, VenueTable] = SESSION_TABLE) -> None:
         self._calendar = calendar
         self._table = table
+        # Day timetables are pure functions of (venue, day) over immutable data: cache them.
+        self._days: dict[tuple[Venue, date], tuple[Segment, ...]] = {}
         for d in calendar.special_days():  # a bad shift is a config error at startup, not at 09:00
             for venue in table:
                 self.day_segments(venue, d)
@@ -70,6 +72,12 @@ class MarketSessions:
 
     def day_segments(self, venue: Venue, d: date) -> tuple[Segment, ...]:
         """The segments of `venue`'s day `d`, in order, gaps inside the day as PAUSE; empty if closed."""
+        key = (venue, d)
+        if key not in self._days:
+            self._days[key] = self._build_day(venue, d)
+        return self._days[key]
+
+    def _build_day(self, venue: Venue, d: date) -> tuple[Segment, ...]:
         phases_of(venue)  # a clear ValueError for SOR, which has no timetable
         table = self._table[venue]
         if not self._calendar.is_trading_day(d) or d < table.since:
