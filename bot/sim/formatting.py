@@ -84,3 +84,12 @@ def ratio_2dp(numerator: int, denominator: int) -> str:
         return "0.00"
     hundredths = numerator * 10_000 // denominator
     return f"{hundredths // 100}.{hundredths % 100:02d}"
+
+
+def plain_rate(numerator: int, denominator: int) -> str:
+    """A percent with 2 decimals and no `+` (account rates, §5): `"46.25"`, `"-52.71"`, `"0.00"`."""
+    if denominator <= 0:
+        return "0.00"
+    bp = abs(numerator) * 10_000 // denominator
+    text = f"{bp // 100}.{bp % 100:02d}"
+    return "-" + text if numerator < 0 and bp else text

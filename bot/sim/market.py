@@ -9,6 +9,7 @@ closing auction 15:20-15:30 with one match at 15:30) and §7 (static VI ±10 % �
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from enum import StrEnum
 
 import structlog
 
-from bot.market.ticks import InstrumentKind, add_ticks, price_limits, tick_size
+from bot.market.ticks import InstrumentKind, add_ticks, floor_to_tick, price_limits, tick_size
 from bot.sim.universe import LISTINGS, Listing
 
 log = structlog.get_logger(__name__)
@@ -29,9 +30,13 @@ _CLOSING_AUCTION_S = 15 * 3600 + 20 * 60
 _CLOSE_S = 15 * 3600 + 30 * 60
 _TRADE_VALUE_PER_STEP = 20_000_000  # KRW of a typical step's volume
 _FAST_ALPHA = 0.1
-_ACTIVITY = (0.55, 0.7, 0.85)
-_BURST_P = (1 / 6000, 1 / 2400, 1 / 900)
-_TREND_MAX = (0.06, 0.1, 0.14)
+_ACTIVITY = (0.55, 0.7, 0.85)  # chance a symbol trades in a step, by liveliness (calm, normal, hot)
+_DAILY_SIGMA = (0.008, 0.015, 0.03)  # volatility of the fair value over a whole session
+_SESSION_STEPS = 23_400
+_TREND_P = 0.003  # chance per trading step that the calm drift is redrawn
+_TREND_DRIFT = (0.000004, 0.000008, 0.000015)  # max |drift| per trading step outside bursts
+_BURST_P = (1 / 8000, 1 / 3000, 1 / 1200)  # chance per trading step that a volume burst starts
+_BURST_DRIFT = (0.00004, 0.00008, 0.00016)  # typical |drift| per trading step during a burst
 
 
 class Phase(StrEnum):
@@ -97,10 +102,10 @@ class SymbolState:
     """Live state of one symbol; read it, never write it outside `Market`."""
 
     __slots__ = (
-        "activity", "ask", "base", "bid", "burst_left", "buy_vol", "code", "cum_value", "cum_vol", "high",
-        "high_step", "kind", "last_qty", "last_time", "listing", "lot", "low", "lower", "name", "open",
-        "price", "sell_vol", "trend", "upper", "vi_count", "vi_ref", "vi_trigger", "vi_triggered_at",
-        "vi_until", "vol_expect", "vol_fast",
+        "activity", "ask", "base", "bid", "burst_left", "buy_vol", "code", "cum_value", "cum_vol",
+        "drift", "fair", "high", "high_step", "kind", "last_qty", "last_time", "listing", "lot", "low",
+        "lower", "name", "open", "price", "sell_vol", "sigma", "upper", "vi_count", "vi_ref",
+        "vi_trigger", "vi_triggered_at", "vi_until", "vol_expect", "vol_fast",
     )  # fmt: skip
 
     def __init__(self, listing: Listing) -> None:
@@ -111,7 +116,8 @@ class SymbolState:
         self.lot = max(1, _TRADE_VALUE_PER_STEP // listing.base)
         self.activity = _ACTIVITY[listing.liveliness]
         self.vol_expect = self.lot * self.activity
-        self.trend = 0.0
+        self.drift = 0.0
+        self.sigma = _DAILY_SIGMA[listing.liveliness] * math.sqrt(12 / (_SESSION_STEPS * self.activity))
         self.burst_left = 0
         self.vi_count = 0
         self.reset_day(listing.base)
@@ -121,6 +127,7 @@ class SymbolState:
         self.base = base
         self.lower, self.upper = price_limits(base, self.kind)
         self.price = base
+        self.fair = float(base)
         self.open = self.high = self.low = 0
         self.ask = add_ticks(base, 1, self.kind)
         self.bid = add_ticks(base, -1, self.kind) if base > 1 else base
@@ -180,6 +187,11 @@ class Market:
     def has(self, code: str) -> bool:
         """Whether `code` is listed."""
         return code in self._states
+
+    @staticmethod
+    def phase_at(when: datetime) -> Phase:
+        """The phase at `when` (orders are checked against the clock, not the last step)."""
+        return phase_at(when)
 
     def states(self) -> tuple[SymbolState, ...]:
         """Every symbol's live state in listing order."""
@@ -271,6 +283,7 @@ class Market:
             qty = s.lot * (10 + int(rng.random() * 20))
             trades.append(self._print(s, price, qty, now, auction=True))
             s.vi_ref = price
+            s.fair = float(price)
 
     def _closing_match(self, now: datetime, trades: list[Trade], vis: list[ViEvent]) -> None:
         rng = self._rng
@@ -293,12 +306,15 @@ class Market:
             s.vol_fast *= decay
             if s.burst_left:
                 s.burst_left -= 1
+                if not s.burst_left:
+                    s.drift *= 0.2
             if s.vi_until is not None:
                 if now < s.vi_until:
                     continue
                 vis.append(self._release(s, now))
                 price = self._clamp(s, _safe_add(s.vi_trigger, int(rnd() * 3) - 1, s.kind))
                 s.vi_ref = price
+                s.fair = float(price)
                 qty = s.lot * (5 + int(rnd() * 10))
                 trades.append(self._print(s, price, qty if price >= s.price else -qty, now, auction=True))
                 continue
@@ -306,34 +322,31 @@ class Market:
                 continue
             live = s.listing.liveliness
             u = rnd()
-            if u < 0.004:
-                s.trend = (rnd() * 2 - 1) * _TREND_MAX[live]
-            elif u < 0.004 + _BURST_P[live] and not s.burst_left:
+            if u < _TREND_P:
+                s.drift = (rnd() * 2 - 1) * _TREND_DRIFT[live]
+            elif u < _TREND_P + _BURST_P[live] and not s.burst_left:
                 s.burst_left = 60 + int(rnd() * 180)
-                s.trend = abs(s.trend) + 0.08 if rnd() < 0.7 else -abs(s.trend) - 0.08
-            drift = s.trend
-            v = rnd()
-            if v < 0.4:
-                ticks = 0
-            else:
-                up = (v - 0.4) / 0.6 < 0.5 + drift
-                size = 2 if live == 2 and v > 0.9 else 1
-                ticks = size if up else -size
-            price = self._clamp(s, _safe_add(s.price, ticks, s.kind)) if ticks else s.price
+                size = _BURST_DRIFT[live] * (0.5 + rnd())
+                s.drift = size if rnd() < 0.65 else -size
+            before = s.fair
+            fair = before * (1.0 + s.drift + s.sigma * (rnd() - 0.5))
+            fair = s.lower if fair < s.lower else s.upper if fair > s.upper else fair
+            s.fair = fair
+            bid = floor_to_tick(int(fair), s.kind)
+            buy = rnd() < (0.65 if fair >= before else 0.35)
+            price = self._clamp(s, bid + tick_size(bid, s.kind) if buy else bid)
             if price >= s.vi_ref + s.vi_ref // 10 or price <= s.vi_ref - s.vi_ref // 10:
                 s.vi_until = now + VI_HALT
                 s.vi_trigger = price
                 s.vi_triggered_at = now
                 s.vi_count += 1
+                s.fair = float(price)
                 vis.append(ViEvent(s.code, True, price, s.vi_ref, s.vi_count, now, None))
                 continue
             qty = max(1, int(s.lot * (0.3 + 1.4 * rnd())))
             if s.burst_left:
                 qty *= 6
-            if ticks > 0 or (ticks == 0 and rnd() < 0.5 + drift):
-                trades.append(self._print(s, price, qty, now, auction=False))
-            else:
-                trades.append(self._print(s, price, -qty, now, auction=False))
+            trades.append(self._print(s, price, qty if buy else -qty, now, auction=False))
 
     @staticmethod
     def _clamp(s: SymbolState, price: int) -> int:

@@ -20,10 +20,11 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from bot.clock import Clock, SimClock
+from bot.domain.values import Side
 from bot.sim.auth import TokenBook
 from bot.sim.conditions import ConditionBook
 from bot.sim.core import SimCore
-from bot.sim.exchange import Exchange
+from bot.sim.exchange import Exchange, OrderRejected
 from bot.sim.faults import Faults
 from bot.sim.hub import Hub
 from bot.sim.market import Market
@@ -32,8 +33,10 @@ from bot.sim.rest import Handler, RestEndpoint
 from bot.sim.settings import SimSettings
 from bot.sim.stats import SimStats
 from bot.sim.stepper import StepPublisher
-from bot.sim.trs_account import account_number
+from bot.sim.trs_account import account_number, deposit, fills, holdings, open_orders
 from bot.sim.trs_auth import issue_token, revoke_token
+from bot.sim.trs_info import order_book, stock_info
+from bot.sim.trs_orders import make_order_handlers
 from bot.sim.ws import websocket_endpoint
 
 log = structlog.get_logger(__name__)
@@ -81,7 +84,7 @@ class Simulator:
         self.stats = SimStats()
         self.market = Market(self.settings.seed, self.clock.now())
         self.conditions = ConditionBook(self.market)
-        self.exchange = Exchange(self.settings.cash_krw)
+        self.exchange = Exchange(self.market, self.settings.cash_krw)
         self.tokens = TokenBook(self.settings.token_lifetime_s)
         self.hub = Hub(self.stats)
         self._publisher = StepPublisher(self)
@@ -93,16 +96,30 @@ class Simulator:
         self.market.add_listener(self._publisher.on_step)
         self._serving = False
 
-    def exchange_step(self, result: Any) -> list[dict[str, Any]]:
-        """Match working orders against one market step; returns the 00/04 entries to push."""
-        return []
-
-    def _inject_order(self, **kwargs: Any) -> str:
-        raise NotImplementedError("inject_external_order arrives with the exchange (stage 2)")
+    def _inject_order(
+        self, code: str = "005930", side: str = "buy", qty: int = 1, price: int = 0, trde_tp: str = "",
+        venue: str = "KRX",
+    ) -> str:  # fmt: skip
+        """An order "from HTS": accepted and pushed like any other, never seen by REST."""
+        kind = trde_tp or ("0" if price else "3")
+        try:
+            order, events = self.exchange.place(
+                Side(side), code, int(qty), int(price), kind, venue, self.clock.now(), external=True
+            )
+        except OrderRejected as exc:
+            raise ValueError(f"external order rejected: [2000]({exc.code}:{exc.text})") from None
+        self._publisher.publish_orders(events)
+        return order.ord_no
 
     def handlers(self) -> dict[str, Handler]:
         """The REST TR handlers by api-id."""
-        return {"au10001": issue_token, "au10002": revoke_token, "ka00001": account_number}
+        handlers: dict[str, Handler] = {
+            "au10001": issue_token, "au10002": revoke_token, "ka00001": account_number, "kt00001": deposit,
+            "kt00018": holdings, "ka10075": open_orders, "ka10076": fills, "ka10001": stock_info,
+            "ka10004": order_book,
+        }  # fmt: skip
+        handlers.update(make_order_handlers(self._publisher.publish_orders))
+        return handlers
 
     def app(self) -> Starlette:
         """The Starlette application (REST, WebSocket and control routes)."""
@@ -147,6 +164,18 @@ class Simulator:
             "prices": {code: self.market.last_price(code) for code in self.market.codes},
             "conditions": {seq: list(self.conditions.members(seq)) for seq in self.conditions.conditions},
             "cash": self.exchange.cash,
+            "orderable_cash": self.exchange.orderable_cash(),
+            "holdings": {
+                code: {"qty": h.qty, "avg_price": h.avg_price, "pur_amt": h.pur_amt}
+                for code, h in self.exchange.holdings().items()
+            },
+            "orders": [
+                {"ord_no": o.ord_no, "orig_ord_no": o.orig_ord_no, "kind": o.kind, "code": o.code,
+                 "side": str(o.side), "qty": o.qty, "price": o.price, "trde_tp": o.trde_tp, "venue": o.venue,
+                 "open_qty": o.open_qty, "filled": o.filled, "filled_amount": o.filled_amount, "fee": o.fee,
+                 "tax": o.tax, "external": o.external}
+                for o in self.exchange.orders.values()
+            ],
             "sessions": [
                 {"number": s.number, "logged_in": s.logged_in, "registered": s.registered(),
                  "realtime_conditions": sorted(s.realtime_conditions)}
@@ -171,7 +200,9 @@ class Simulator:
             raise RuntimeError("this Simulator is already serving")
         self._serving = True
         self._core.closing = anyio.Event()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say so, and without
+        # it every keep-alive reply waits ~40 ms for a delayed ACK (Nagle).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
