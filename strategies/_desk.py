@@ -187,15 +187,18 @@ class Desk:
         """Symbols held or being bought: what `max_positions` limits."""
         return len(set(ctx.positions()) | {o.code for o in ctx.working_orders() if o.side is Side.BUY})
 
+    def entries_open(self, ctx: StrategyContext) -> bool:
+        """Whether new positions may be opened at all now (before `no_entry_after` and the close)."""
+        now = ctx.now()
+        cutoff = self.rules.no_entry_after
+        return not self.closing and (cutoff is None or now < today_at(now, cutoff))
+
     def can_enter(self, code: str, ctx: StrategyContext, *, top_up: bool = False) -> bool:
         """Whether a new entry in `code` may be sent now (never while one works or an exit is decided)."""
         slot = self._slots.get(code, Slot())
         now = ctx.now()
-        no_entry_after = self.rules.no_entry_after
-        return not (
-            self.closing
-            or (no_entry_after is not None and now >= today_at(now, no_entry_after))
-            or slot.exit_reason
+        return self.entries_open(ctx) and not (
+            slot.exit_reason
             or ctx.working_orders(code)
             or (ctx.position(code).qty and not top_up)
             or (slot.retry_at is not None and now < slot.retry_at)
@@ -303,6 +306,9 @@ class Desk:
             ]
             return self._cancel(stale, ctx, "entry_timeout")
         if kind == "exit_timeout":
+            if ctx.in_vi(code):  # a VI auction fills nothing for 2+ minutes: re-pricing would only churn
+                ctx.set_timer(now + self.rules.exit_timeout, key)
+                return []
             stale = [
                 o
                 for o in ctx.working_orders(code)

@@ -105,7 +105,12 @@ class OrderParams(StrategyParams):
 
 
 class TradeParams(OrderParams):
-    """Sizing and exit rules of a plugin that opens one position per symbol and manages it to flat."""
+    """Sizing and exit rules of a plugin that opens one position per symbol and manages it to flat.
+
+    Price rules compare the last trade with the position's average cost (cost basis / shares,
+    before fees and tax) in integer KRW: take-profit at ceil(avg × (1 + tp)), stop-loss at
+    floor(avg × (1 − sl)), trailing stop at floor(high × (1 − trail)).
+    """
 
     position_krw: int | None = Field(
         default=None, gt=0, description="KRW per position (default: budget_krw // max_positions)"

@@ -109,7 +109,7 @@ class Plugin:
 
     def _on_hit(self, code: str, ctx: StrategyContext) -> list[Command]:
         """Make `code` a candidate, unless already in it, traded today, or past the entry window."""
-        if self._desk.closing or code in self._candidates or not self._desk.idle(code, ctx):
+        if not self._desk.entries_open(ctx) or code in self._candidates or not self._desk.idle(code, ctx):
             return []
         if self._desk.traded_today(code) and not self.params.allow_reentry:
             ctx.log.info("reentry_blocked", symbol=code)

@@ -474,3 +474,36 @@ def test_cancels_are_commands_of_this_strategy() -> None:
     intent = enter(h, fill=False)
     (cancel,) = cancels(h.advance(30))
     assert (cancel.strategy, cancel.intent_id, cancel.reason) == ("s1", intent, "entry_timeout")
+
+
+def test_no_entry_after_ignores_new_hits_without_watching() -> None:
+    """A hit after no_entry_after is not even watched."""
+    h = make(no_entry_after="14:30")
+    h.advance_to(at(14, 30))
+    assert h.hit(A) == []
+    assert h.watched == set()
+
+
+def test_stale_exit_is_not_repriced_during_a_vi() -> None:
+    """While a VI auction runs the working exit is left alone; after the release it is re-priced."""
+    h = make(stop_loss_pct=1.5, exit_timeout_s=30)
+    enter(h)
+    h.tick(A, 9_850)
+    sell = h.only_working(A, Side.SELL).intent_id
+    h.vi(A, True)
+    assert h.advance(30) == []
+    h.vi(A, False)
+    assert summary(h.advance(30)) == [("cancel", sell)]
+
+
+def test_thresholds_that_land_on_the_grid_trigger_at_equality() -> None:
+    """Filled at 10,000: +3 % = 10,300, −1.5 % = 9,850 and high 10,000 − 1 % = 9,900 trigger exactly there."""
+    for params, hold, sell in (
+        ({"take_profit_pct": 3.0}, 10_290, 10_300),
+        ({"stop_loss_pct": 1.5}, 9_860, 9_850),
+        ({"trailing_stop_pct": 1.0}, 9_910, 9_900),
+    ):
+        h = make(**params)
+        h.fill(enter(h, fill=False), price=10_000)
+        assert h.tick(A, hold) == [], params
+        assert summary(h.tick(A, sell)) == [("sell", A, "limit", 99, sell)], params
