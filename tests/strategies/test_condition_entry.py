@@ -498,11 +498,12 @@ def test_stale_exit_is_not_repriced_during_a_vi() -> None:
 
 def test_thresholds_that_land_on_the_grid_trigger_at_equality() -> None:
     """Filled at 10,000: +3 % = 10,300, −1.5 % = 9,850 and high 10,000 − 1 % = 9,900 trigger exactly there."""
-    for params, hold, sell in (
+    cases: list[tuple[dict[str, Any], int, int]] = [
         ({"take_profit_pct": 3.0}, 10_290, 10_300),
         ({"stop_loss_pct": 1.5}, 9_860, 9_850),
         ({"trailing_stop_pct": 1.0}, 9_910, 9_900),
-    ):
+    ]
+    for params, hold, sell in cases:
         h = make(**params)
         h.fill(enter(h, fill=False), price=10_000)
         assert h.tick(A, hold) == [], params
