@@ -1,0 +1,303 @@
+"""The single task that owns the journal's write connection.
+
+Callers hand it commands through a bounded memory stream and await the outcome under a deadline.
+It commits in groups: when a burst is queued (journal appends, fills, transitions) it drains up to
+`max_batch` of them into ONE transaction, each command inside its own SAVEPOINT so a conflict in one
+(an overfill, an unknown intent) rolls back that command only. A new intent is never grouped: it is
+committed alone, and its caller hears back only after `COMMIT` returned (with `synchronous=FULL`,
+after the fsync), so the router sends an order only once its intent is on disk (invariant I5).
+
+Failure (R11): a storage error (SQLITE_FULL, an I/O error, a read-only file) or a write that hangs
+past its caller's deadline rolls the transaction back, fails every command in it with
+`StoreFailed`, and flips the writer into a failed state in which every further write is refused at
+once, until `recover()` finds the file intact again. A caller whose command was still queued at its
+deadline gets `StoreTimeout` and the command is withdrawn (never written later). A caller that is
+*cancelled* (rather than timed out) does not withdraw its command: a queued journal entry is still
+written (the journal is lossless); a queued intent is then written but never sent, and startup
+reconciliation finds it unsent. Another connection holding the write lock past `busy_timeout`
+(SQLITE_BUSY) counts as a storage failure too: halting is the safe answer to a journal we cannot write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import aiosqlite
+import anyio
+import structlog
+from anyio.abc import TaskStatus
+
+from bot.store.connection import describe
+from bot.store.errors import JournalConflict, StoreFailed, StoreTimeout
+from bot.store.schema import rollback_quietly
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+Op = Callable[[aiosqlite.Connection], Awaitable[Any]]
+
+
+@dataclass(slots=True)
+class WriterStats:
+    """Counters that show group commit at work (read by tests and the bench)."""
+
+    transactions: int = 0
+    commands: int = 0
+    largest_batch: int = 0
+
+
+class _Command:
+    """One queued write and the slot its outcome is delivered to."""
+
+    __slots__ = (
+        "abandoned",
+        "batchable",
+        "control",
+        "done",
+        "error",
+        "isolated",
+        "label",
+        "op",
+        "result",
+        "started",
+    )
+
+    def __init__(self, op: Op, label: str, *, batchable: bool, isolated: bool, control: bool) -> None:
+        self.op = op
+        self.label = label
+        self.batchable = batchable
+        self.isolated = isolated
+        self.control = control
+        self.done = anyio.Event()
+        self.started = False
+        self.abandoned = False
+        self.result: object = None
+        self.error: BaseException | None = None
+
+    def finish(self, result: object = None, error: BaseException | None = None) -> None:
+        self.result = result
+        self.error = error
+        self.done.set()
+
+
+class Writer:
+    """Owns the write connection; run it with `tg.start(writer.run)`, stop it with `aclose()`."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        path: Path,
+        *,
+        queue_size: int = 1024,
+        timeout: float = 5.0,
+        max_batch: int = 256,
+        shutdown_grace: float = 10.0,
+    ) -> None:
+        if queue_size < 1 or max_batch < 1 or timeout <= 0:
+            raise ValueError("queue_size and max_batch must be >= 1 and timeout > 0")
+        self._conn = conn
+        self._path = path
+        self._timeout = timeout
+        self._max_batch = max_batch
+        self._grace = shutdown_grace
+        self._send, self._receive = anyio.create_memory_object_stream[_Command](queue_size)
+        self._carry: _Command | None = None
+        self._failure: StoreFailed | None = None
+        self._failed_event = anyio.Event()
+        self._closed = False
+        self.stats = WriterStats()
+
+    @property
+    def failure(self) -> StoreFailed | None:
+        """The error that put the writer in its failed state, or None while healthy."""
+        return self._failure
+
+    async def wait_failed(self) -> StoreFailed:
+        """Return once the writer is in its failed state (for the task that halts trading)."""
+        await self._failed_event.wait()
+        assert self._failure is not None
+        return self._failure
+
+    async def submit(
+        self,
+        op: Callable[[aiosqlite.Connection], Awaitable[T]],
+        *,
+        label: str,
+        batchable: bool,
+        isolated: bool = True,
+        control: bool = False,
+    ) -> T:
+        """Queue `op`, wait for its transaction to commit, and return its result (or raise its error)."""
+        if self._failure is not None and not control:
+            raise StoreFailed(f"{label} refused: the journal is failed ({self._failure})")
+        if self._closed:
+            raise StoreFailed(f"{label} refused: the journal is closed")
+        cmd = _Command(op, label, batchable=batchable, isolated=isolated, control=control)
+        try:
+            with anyio.fail_after(self._timeout):
+                await self._send.send(cmd)
+                await cmd.done.wait()
+        except TimeoutError:
+            if not cmd.started:
+                cmd.abandoned = True
+                raise StoreTimeout(
+                    f"{label} waited {self._timeout:g}s for the journal writer and was withdrawn; "
+                    "nothing was written"
+                ) from None
+            failure = StoreFailed(f"{label} did not finish within {self._timeout:g}s; the journal is stalled")
+            self._fail(failure)
+            raise failure from None
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            raise StoreFailed(f"{label} refused: the journal writer has stopped") from exc
+        if cmd.error is not None:
+            raise cmd.error
+        return cast(T, cmd.result)
+
+    def clear_failure(self) -> None:
+        """Leave the failed state (only after `recover()` verified the file)."""
+        if self._failure is not None:
+            log.warning("store_recovered", path=str(self._path), was=str(self._failure))
+        self._failure = None
+        self._failed_event = anyio.Event()
+
+    async def aclose(self) -> None:
+        """Stop accepting commands; the writer finishes what is queued, then closes the connection."""
+        self._closed = True
+        await self._send.aclose()
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Process commands until the stream is closed (or the task is cancelled), then close the file."""
+        task_status.started()
+        try:
+            while True:
+                cmd, self._carry = self._carry, None
+                if cmd is None:
+                    try:
+                        cmd = await self._receive.receive()
+                    except anyio.EndOfStream:
+                        break
+                with anyio.CancelScope(shield=True):
+                    await self._process(self._collect(cmd))
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._shutdown()
+
+    def _collect(self, first: _Command) -> list[_Command]:
+        batch = [first]
+        if not first.batchable:
+            return batch
+        while len(batch) < self._max_batch:
+            try:
+                nxt = self._receive.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                break
+            if not nxt.batchable:
+                self._carry = nxt
+                break
+            batch.append(nxt)
+        return batch
+
+    async def _process(self, batch: list[_Command]) -> None:
+        live = [cmd for cmd in batch if not cmd.abandoned]
+        if not live:
+            return
+        if live[0].control:
+            await self._run_control(live[0])
+            return
+        if self._failure is not None:
+            for cmd in live:
+                cmd.finish(error=StoreFailed(f"{cmd.label} refused: the journal is failed ({self._failure})"))
+            return
+        await self._run_transaction(live)
+
+    async def _run_control(self, cmd: _Command) -> None:
+        cmd.started = True
+        try:
+            result = await cmd.op(self._conn)
+        except Exception as exc:
+            cmd.finish(error=StoreFailed(f"{cmd.label} failed: {describe(exc)}"))
+        else:
+            cmd.finish(result)
+
+    async def _run_transaction(self, live: list[_Command]) -> None:
+        conn = self._conn
+        outcomes: list[tuple[_Command, object, BaseException | None]] = []
+        grouped = len(live) > 1
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            for cmd in live:
+                if cmd.abandoned:
+                    continue
+                cmd.started = True
+                savepoint = grouped and cmd.isolated
+                if savepoint:
+                    await conn.execute("SAVEPOINT command")
+                try:
+                    result = await cmd.op(conn)
+                except (JournalConflict, sqlite3.IntegrityError) as exc:
+                    error = (
+                        exc if isinstance(exc, JournalConflict) else JournalConflict(f"{cmd.label}: {exc}")
+                    )
+                    if not savepoint:
+                        if grouped:
+                            raise  # an op marked not isolated may not conflict: fail the transaction
+                        await rollback_quietly(conn)
+                        cmd.finish(error=error)
+                        return
+                    await conn.execute("ROLLBACK TO command")
+                    await conn.execute("RELEASE command")
+                    outcomes.append((cmd, None, error))
+                else:
+                    if savepoint:
+                        await conn.execute("RELEASE command")
+                    outcomes.append((cmd, result, None))
+            await conn.execute("COMMIT")
+        except Exception as exc:
+            await rollback_quietly(conn)
+            failure = StoreFailed(f"journal write failed and was rolled back ({describe(exc)})")
+            self._fail(failure, exc)
+            for cmd in live:
+                if not cmd.done.is_set():
+                    cmd.finish(error=StoreFailed(f"{cmd.label} not written: {describe(exc)}"))
+            return
+        self.stats.transactions += 1
+        self.stats.commands += len(outcomes)
+        self.stats.largest_batch = max(self.stats.largest_batch, len(outcomes))
+        for cmd, result, conflict in outcomes:
+            cmd.finish(result, conflict)
+
+    def _fail(self, failure: StoreFailed, cause: BaseException | None = None) -> None:
+        if self._failure is None:
+            self._failure = failure
+            self._failed_event.set()
+            log.error("store_failed", path=str(self._path), error=str(failure), exc_info=cause)
+
+    async def _shutdown(self) -> None:
+        with anyio.move_on_after(self._grace):
+            while True:
+                cmd, self._carry = self._carry, None
+                if cmd is None:
+                    try:
+                        cmd = self._receive.receive_nowait()
+                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        break
+                await self._process(self._collect(cmd))
+        while True:  # whatever the grace period did not cover is refused, not left hanging
+            cmd, self._carry = self._carry, None
+            if cmd is None:
+                try:
+                    cmd = self._receive.receive_nowait()
+                except (anyio.WouldBlock, anyio.EndOfStream):
+                    break
+            cmd.finish(error=StoreFailed(f"{cmd.label} not written: the journal was shut down"))
+        self._closed = True
+        await self._receive.aclose()
+        try:
+            await self._conn.close()
+        except sqlite3.Error as exc:
+            log.error("store_close_failed", path=str(self._path), error=describe(exc))
+        log.info("store_closed", path=str(self._path))

@@ -1,0 +1,1 @@
+"""Tests of the SQLite journal (`bot.store`) against real SQLite files."""
