@@ -23,8 +23,8 @@ Events go to one bounded, lossless stream: when the consumer lags, the reader wa
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from random import Random
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -37,20 +37,16 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from bot.broker.kiwoom.codec import (
-    VENUE_TO_CONDITION_STEX_TP,
     ConditionInfo,
     RealDecoder,
     RealEvent,
     parse_frame,
 )
 from bot.broker.kiwoom.subscriptions import RegRequest, Subscriptions
+from bot.broker.kiwoom.ws_conditions import ConditionTrs
+from bot.broker.kiwoom.ws_conn import ConnLost, NoReply, WsConn
 from bot.broker.kiwoom.ws_frames import (
-    check_reply,
     cnsrclr_frame,
-    cnsrlst_frame,
-    cnsrreq_frame,
-    decode_condition_list,
-    decode_condition_page,
     is_auth_refusal,
     login_frame,
     reg_frame,
@@ -76,7 +72,6 @@ T = TypeVar("T")
 FeedEvent = RealEvent | ConditionSnapshot | FeedDown | FeedResynced | SessionKickedEvent
 
 _REPLY_TRNMS = frozenset({"REG", "REMOVE", "CNSRLST", "CNSRREQ", "CNSRCLR"})
-_API_ID = {"CNSRLST": "ka10171", "CNSRCLR": "ka10174"}
 
 
 class TokenSource(Protocol):
@@ -103,67 +98,6 @@ class _Kicked(Exception):
     """SYSTEM R10001 arrived."""
 
 
-class _Lost(Exception):
-    """The connection went away while we waited for a reply."""
-
-
-class _NoReply(Exception):
-    """The reply did not come in time."""
-
-
-@dataclass(slots=True)
-class _Waiter:
-    """One outstanding request awaiting its reply frame."""
-
-    seq: str | None
-    done: anyio.Event
-    frame: dict[str, Any] | None = None
-
-
-class _Conn:
-    """One live socket and what has been done on it."""
-
-    def __init__(
-        self, ws: ClientConnection, send_timeout_s: float, on_close: Callable[[_Conn], None]
-    ) -> None:
-        self.ws = ws
-        self.on_close = on_close
-        self.send_timeout_s = send_timeout_s
-        self.send_lock = anyio.Lock()
-        self.scope = anyio.CancelScope()
-        self.waiters: dict[str, _Waiter] = {}
-        self.regs_synced = False
-        self.listed = False
-        self.conditions_synced = False
-        self.closed = False
-        self.drop_reason = "dropped"
-        self.kick_message: str | None = None
-
-    async def send(self, text: str) -> None:
-        """Send one text frame; a closed socket raises `_Lost`."""
-        try:
-            with anyio.fail_after(self.send_timeout_s):
-                async with self.send_lock:
-                    await self.ws.send(text)
-        except (ConnectionClosed, TimeoutError):
-            raise _Lost from None
-
-    def abort(self, reason: str) -> None:
-        """End this connection (e.g. an ack never came, so ack order can no longer be trusted)."""
-        if not self.closed:
-            self.drop_reason = reason
-        self.finish()
-        self.scope.cancel()
-
-    def finish(self) -> None:
-        """Mark the socket gone and wake every waiter (they see no frame and raise `_Lost`)."""
-        self.closed = True
-        self.on_close(self)
-        for waiter in self.waiters.values():
-            waiter.done.set()
-        self.waiters.clear()
-
-
 class KiwoomSocket:
     """The real-time feed and condition searches over one authenticated WebSocket, kept alive."""
 
@@ -184,11 +118,11 @@ class KiwoomSocket:
         self._reg_lock = anyio.Lock()
         self._cond_lock = anyio.Lock()
         self._up = anyio.Event()
-        self._conn: _Conn | None = None
+        self._conn: WsConn | None = None  # the socket in use (None while disconnected)
         self._stopped = False
         self._kicked = False
         self._ran = False
-        self._last_cnsrreq = float("-inf")
+        self._conditions = ConditionTrs(self._settings, clock)
         self._rng = Random(self._settings.seed)
         self.stats = WsStats()
 
@@ -216,21 +150,19 @@ class KiwoomSocket:
 
     async def subscribe(self, codes: Iterable[str], types: Iterable[str], grp_no: str | None = None) -> None:
         """Register `codes` × `types` (account/market-wide types with `codes=[]`); see module docstring."""
-        with anyio.fail_after(self._settings.command_wait_s):
-            async with self._reg_lock:
-                await self._apply_regs(self._subs.plan_add(codes, types, grp_no))
+        async with self._holding(self._reg_lock, "REG"):
+            await self._apply_regs(self._subs.plan_add(codes, types, grp_no))
 
     async def unsubscribe(
         self, codes: Iterable[str] = (), types: Iterable[str] | None = None, grp_no: str | None = None
     ) -> None:
         """REMOVE `codes` (every item when empty) from groups matching `types` and `grp_no`."""
-        with anyio.fail_after(self._settings.command_wait_s):
-            async with self._reg_lock:
-                await self._apply_regs(self._subs.plan_remove(codes, types, grp_no))
+        async with self._holding(self._reg_lock, "REMOVE"):
+            await self._apply_regs(self._subs.plan_remove(codes, types, grp_no))
 
     async def condition_list(self) -> tuple[ConditionInfo, ...]:
         """The saved condition searches (CNSRLST, ka10171)."""
-        return await self._query("ka10171", self._cnsrlst)
+        return await self._query("ka10171", self._conditions.listing)
 
     async def condition_search(self, seq: str, realtime: bool, venue: Venue = Venue.KRX) -> ConditionSnapshot:
         """Run a saved condition: one-shot (all pages) or realtime (snapshot now, then 02 pushes)."""
@@ -238,8 +170,8 @@ class KiwoomSocket:
         if not seq or len(seq) > 3:
             raise InvalidRequest(f"seq: expected a condition seq of 1-3 characters, got {seq!r}")
 
-        async def run_on(conn: _Conn) -> ConditionSnapshot:
-            snap = await self._cnsrreq(conn, seq, realtime, venue)
+        async def run_on(conn: WsConn) -> ConditionSnapshot:
+            snap = await self._conditions.search(conn, seq, realtime, venue)
             if realtime:
                 self._realtime[seq] = venue
             return snap
@@ -247,26 +179,31 @@ class KiwoomSocket:
         return await self._query("ka10173" if realtime else "ka10172", run_on)
 
     async def condition_stop(self, seq: str) -> bool:
-        """Stop a realtime condition (CNSRCLR); True if the broker acknowledged it in time."""
+        """Stop a realtime condition (CNSRCLR); True if acknowledged in time, never blocks long (§13.4)."""
         seq = str(seq).strip()
         self._realtime.pop(seq, None)
+        if self._conn is None:
+            return False  # nothing is registered on the wire; the next resync leaves it out
+        acquired = False
         with anyio.move_on_after(self._settings.command_wait_s):
-            async with self._cond_lock:
-                conn = self._conn
-                if conn is None or conn.closed:
-                    return False
-                try:
-                    frame = await self._request(
-                        conn, "CNSRCLR", cnsrclr_frame(seq), self._settings.clear_ack_timeout_s, seq
-                    )
-                except (_Lost, _NoReply):
-                    log.info("condition_clear_unacknowledged", seq=seq)
-                    return False
-                if return_code(frame) != 0:
-                    log.warning("condition_clear_refused", seq=seq, msg=return_msg(frame))
-                    return False
-                return True
-        return False
+            await self._cond_lock.acquire()
+            acquired = True
+        if not acquired:
+            return False
+        try:
+            conn = self._conn
+            if conn is None or conn.closed:
+                return False
+            frame = await conn.request("CNSRCLR", cnsrclr_frame(seq), self._settings.clear_ack_timeout_s, seq)
+        except (ConnLost, NoReply):
+            log.info("ws_condition_clear_unacknowledged", seq=seq)
+            return False
+        finally:
+            self._cond_lock.release()
+        if return_code(frame) != 0:
+            log.warning("ws_condition_clear_refused", seq=seq, msg=return_msg(frame))
+            return False
+        return True
 
     # ----------------------------------------------------------------- connection loop
 
@@ -284,6 +221,13 @@ class KiwoomSocket:
         self._ran = True
         started = ever_up = feed_up = False
         attempt = 0
+
+        def on_up() -> None:
+            nonlocal started
+            if not started:
+                started = True
+                task_status.started()
+
         try:
             while True:
                 kicked: str | None = None
@@ -297,13 +241,6 @@ class KiwoomSocket:
                     reason, kicked = "kicked", str(exc) or "R10001"
                 else:
                     attempt = 0
-
-                    def on_up() -> None:
-                        nonlocal started
-                        if not started:
-                            started = True
-                            task_status.started()
-
                     if await self._serve(conn, emit_resynced=ever_up, on_up=on_up):
                         ever_up = feed_up = True
                     reason, kicked = conn.drop_reason, conn.kick_message
@@ -347,7 +284,7 @@ class KiwoomSocket:
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             raise _ConnectFailed(f"connect_failed: {type(exc).__name__}") from None
 
-    async def _open_and_login(self) -> _Conn:
+    async def _open_and_login(self) -> WsConn:
         """Connect and LOGIN; a token refusal invalidates the token and retries (bounded)."""
         s = self._settings
         for attempt in range(1, s.login_attempts + 1):
@@ -357,7 +294,7 @@ class KiwoomSocket:
             except Exception as exc:
                 raise _ConnectFailed(f"token_unavailable: {type(exc).__name__}") from None
             ws = await self._open()
-            conn = _Conn(ws, s.ack_timeout_s, self._on_conn_closed)
+            conn = WsConn(ws, s.ack_timeout_s, self._on_conn_closed)
             try:
                 refusal = await self._login(conn, token)
             except BaseException:
@@ -380,7 +317,7 @@ class KiwoomSocket:
                 raise _ConnectFailed(f"token_invalidate_failed: {type(exc).__name__}") from None
         raise _ConnectFailed("login_refused: token refused")
 
-    async def _login(self, conn: _Conn, token: str) -> dict[str, Any] | None:
+    async def _login(self, conn: WsConn, token: str) -> dict[str, Any] | None:
         """Send LOGIN first, then wait for its ack answering PINGs; None on success, else the refusal."""
         try:
             await conn.send(login_frame(token))
@@ -405,18 +342,18 @@ class KiwoomSocket:
                         log.debug("ws_frame_before_login_ack_skipped", trnm=trnm)
         except TimeoutError:
             raise _ConnectFailed("login_timeout") from None
-        except (ConnectionClosed, _Lost):
+        except (ConnectionClosed, ConnLost):
             raise _ConnectFailed("dropped_during_login") from None
         except ProtocolError as exc:
             raise _ConnectFailed(f"bad_login_reply: {exc}") from None
 
-    async def _close(self, conn: _Conn) -> None:
+    async def _close(self, conn: WsConn) -> None:
         """Close the socket politely, bounded, even while being cancelled."""
         conn.finish()
         with anyio.CancelScope(shield=True), anyio.move_on_after(self._settings.close_timeout_s):
             await conn.ws.close()
 
-    async def _serve(self, conn: _Conn, *, emit_resynced: bool, on_up: Callable[[], None]) -> bool:
+    async def _serve(self, conn: WsConn, *, emit_resynced: bool, on_up: Callable[[], None]) -> bool:
         """Read frames and restore every subscription until the connection ends; True if it got up."""
         went_up = False
         try:
@@ -436,39 +373,40 @@ class KiwoomSocket:
             await self._close(conn)
         return went_up
 
-    def _on_conn_closed(self, conn: _Conn) -> None:
+    def _on_conn_closed(self, conn: WsConn) -> None:
         """The socket is gone: no command may use it, and waiters for "up" must wait again."""
         if self._conn is conn:
             self._conn = None
             if self._up.is_set() and not self._stopped:
                 self._up = anyio.Event()
 
-    async def _resync(self, conn: _Conn) -> bool:
+    async def _resync(self, conn: WsConn) -> bool:
         """Re-register every REG group, then (CNSRLST first) every realtime condition."""
         try:
-            async with self._reg_lock:
+            async with self._holding(self._reg_lock, "REG"):
                 for req in self._subs.snapshot():
-                    frame = await self._request(conn, req.trnm, reg_frame(req), self._settings.ack_timeout_s)
+                    frame = await conn.request(req.trnm, reg_frame(req), self._settings.ack_timeout_s)
                     if return_code(frame) != 0:
                         log.error("ws_resubscribe_refused", grp_no=req.grp_no, msg=return_msg(frame))
                 conn.regs_synced = True
-            async with self._cond_lock:
+            async with self._holding(self._cond_lock, "CNSRREQ"):
                 for seq, venue in list(self._realtime.items()):
                     try:
-                        await self._emit(await self._cnsrreq(conn, seq, True, venue))
+                        await self._emit(await self._conditions.search(conn, seq, True, venue))
                     except (ServiceFailed, ProtocolError, OutcomeUnknown) as exc:
                         log.error("ws_condition_restore_failed", seq=seq, error=str(exc))
-                conn.conditions_synced = True
             return True
-        except _NoReply:
+        except NoReply:
             conn.abort("ack_timeout")
-        except _Lost:
+        except BrokerUnreachable:
+            conn.abort("resync_blocked")  # a command held a lock for command_wait_s: start over
+        except ConnLost:
             pass
         return False
 
     # ----------------------------------------------------------------- receive path
 
-    async def _read_loop(self, conn: _Conn) -> None:
+    async def _read_loop(self, conn: WsConn) -> None:
         """Receive until the socket ends or goes stale; PINGs are echoed before anything else."""
         stale_after = self._settings.stale_after_s
         try:
@@ -486,12 +424,12 @@ class KiwoomSocket:
         except ConnectionClosed as exc:
             conn.drop_reason = "dropped"
             log.warning("ws_connection_closed", code=exc.rcvd.code if exc.rcvd else None)
-        except _Lost:
+        except ConnLost:
             conn.drop_reason = "dropped"
         conn.finish()
         conn.scope.cancel()
 
-    async def _on_frame(self, conn: _Conn, raw: str | bytes) -> bool:
+    async def _on_frame(self, conn: WsConn, raw: str | bytes) -> bool:
         """Handle one frame; False when the session must end (SYSTEM kick or heartbeat drop)."""
         try:
             frame = parse_frame(raw)
@@ -505,7 +443,7 @@ class KiwoomSocket:
             await conn.send(raw)  # the exact text received, at once
             self.stats.pings_echoed += 1
         elif trnm in _REPLY_TRNMS:
-            self._deliver(conn, trnm, frame)
+            conn.deliver(trnm, frame)
         elif trnm == "SYSTEM":
             return self._on_system(conn, frame)
         elif trnm == "LOGIN":
@@ -525,7 +463,7 @@ class KiwoomSocket:
         for event in batch.events:
             await self._emit(event)
 
-    def _on_system(self, conn: _Conn, frame: dict[str, Any]) -> bool:
+    def _on_system(self, conn: WsConn, frame: dict[str, Any]) -> bool:
         """SYSTEM frames are never echoed: R10001 → kicked, R10002 → heartbeat drop, others logged."""
         code = str(frame.get("code", ""))
         if code == "R10001":
@@ -537,17 +475,6 @@ class KiwoomSocket:
             return False
         log.warning("ws_system_message", code=code, message=return_msg(frame))
         return True
-
-    def _deliver(self, conn: _Conn, trnm: str, frame: dict[str, Any]) -> None:
-        """Hand a reply to the request waiting for it (acks carry no group: one in flight per trnm)."""
-        waiter = conn.waiters.get(trnm)
-        seq = str(frame.get("seq", "")).strip()
-        if waiter is None or (waiter.seq is not None and seq and seq != waiter.seq):
-            log.info("ws_unexpected_reply_ignored", trnm=trnm, seq=seq, return_code=frame.get("return_code"))
-            return
-        del conn.waiters[trnm]
-        waiter.frame = frame
-        waiter.done.set()
 
     def _malformed_frame(self, exc: ProtocolError) -> None:
         self.stats.malformed_frames += 1
@@ -561,26 +488,20 @@ class KiwoomSocket:
 
     # ----------------------------------------------------------------- requests
 
-    async def _request(
-        self, conn: _Conn, trnm: str, text: str, within_s: float, seq: str | None = None
-    ) -> dict[str, Any]:
-        """Send a control frame and wait for the reply with the same trnm (and seq)."""
-        if conn.closed:
-            raise _Lost
-        if trnm in conn.waiters:
-            raise RuntimeError(f"a {trnm} request is already in flight")  # the locks make this impossible
-        waiter = _Waiter(seq, anyio.Event())
-        conn.waiters[trnm] = waiter
+    @asynccontextmanager
+    async def _holding(self, lock: anyio.Lock, what: str) -> AsyncIterator[None]:
+        """Hold `lock`, waiting at most `command_wait_s` for it; the work inside has its own timeouts."""
         try:
-            await conn.send(text)
-            with anyio.move_on_after(within_s):
-                await waiter.done.wait()
+            with anyio.fail_after(self._settings.command_wait_s):
+                await lock.acquire()
+        except TimeoutError:
+            raise BrokerUnreachable(
+                f"{what}: websocket session busy for {self._settings.command_wait_s:g}s", api_id=what
+            ) from None
+        try:
+            yield
         finally:
-            if conn.waiters.get(trnm) is waiter:
-                del conn.waiters[trnm]
-        if waiter.frame is None:
-            raise _Lost if conn.closed else _NoReply
-        return waiter.frame
+            lock.release()
 
     async def _apply_regs(self, plans: list[RegRequest]) -> None:
         """Send planned REG/REMOVEs one at a time (caller holds the REG lock); record what stands."""
@@ -588,17 +509,20 @@ class KiwoomSocket:
         for req in plans:
             conn = self._conn
             if conn is None or conn.closed or not conn.regs_synced:
-                self._subs.apply(req)  # the next resync sends it
+                self._subs.apply(req)  # the resync of the next (or current) connection sends it
                 continue
             try:
-                frame = await self._request(conn, req.trnm, reg_frame(req), self._settings.ack_timeout_s)
-            except _Lost:
+                frame = await conn.request(req.trnm, reg_frame(req), self._settings.ack_timeout_s)
+            except ConnLost:
                 self._subs.apply(req)
                 continue
-            except _NoReply:
+            except NoReply:
                 self._subs.apply(req)
-                conn.abort("ack_timeout")
+                conn.abort("ack_timeout")  # acks are matched by order: a lost one poisons the rest
                 continue
+            except BaseException:
+                conn.abort("ack_abandoned")  # cancelled while waiting: same reason
+                raise
             if return_code(frame) == 0 or req.trnm == "REMOVE":
                 self._subs.apply(req)
                 log.info(
@@ -609,76 +533,44 @@ class KiwoomSocket:
         if refused:
             raise ServiceFailed(f"REG refused: {'; '.join(refused)}", api_id="REG", return_code=1)
 
-    async def _query(self, api_id: str, body: Callable[[_Conn], Awaitable[T]]) -> T:
-        """Run `body(conn)` under the condition lock on a live session, retrying if the socket drops."""
-        try:
-            with anyio.fail_after(self._settings.command_wait_s):
-                while True:
-                    if self._stopped:
-                        raise (
-                            SessionKicked("session was kicked", api_id=api_id)
-                            if self._kicked
-                            else (BrokerUnreachable("websocket session is stopped", api_id=api_id))
-                        )
-                    conn = self._conn
-                    if conn is None or conn.closed or not self._up.is_set():
-                        await self._up.wait()
-                        continue
-                    async with self._cond_lock:
-                        if conn is not self._conn or conn.closed:
-                            continue
-                        try:
-                            return await body(conn)
-                        except _Lost:
-                            log.info("ws_query_retry_after_drop", api_id=api_id)
-        except TimeoutError:
-            raise BrokerUnreachable(
-                f"websocket session not available within {self._settings.command_wait_s:g}s", api_id=api_id
-            ) from None
+    async def _query(self, api_id: str, body: Callable[[WsConn], Awaitable[T]]) -> T:
+        """Run `body(conn)` under the condition lock on a live session; retried if the socket drops.
 
-    async def _cnsrlst(self, conn: _Conn) -> tuple[ConditionInfo, ...]:
-        """CNSRLST on this connection (a prerequisite of CNSRREQ)."""
-        frame = await self._reply(conn, "CNSRLST", cnsrlst_frame(), None, "ka10171")
-        conn.listed = True
-        return decode_condition_list(frame)
+        Only waiting (for a session, for the lock) is bounded by `command_wait_s`; the body's own
+        replies have their timeouts, so a long paged search is not cut short.
+        """
+        deadline = anyio.current_time() + self._settings.command_wait_s
+        while True:
+            conn = await self._live_conn(api_id, deadline)
+            acquired = False
+            with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
+                await self._cond_lock.acquire()
+                acquired = True
+            if not acquired:
+                raise BrokerUnreachable(
+                    f"websocket session busy for {self._settings.command_wait_s:g}s", api_id=api_id
+                )
+            try:
+                if conn is self._conn and not conn.closed:
+                    return await body(conn)
+            except ConnLost:
+                log.info("ws_query_retry_after_drop", api_id=api_id)
+            finally:
+                self._cond_lock.release()
 
-    async def _cnsrreq(self, conn: _Conn, seq: str, realtime: bool, venue: Venue) -> ConditionSnapshot:
-        """CNSRREQ (after CNSRLST), paced; one-shot follows body paging to the last page."""
-        if not conn.listed:
-            await self._cnsrlst(conn)
-        api_id = "ka10173" if realtime else "ka10172"
-        stex_tp = VENUE_TO_CONDITION_STEX_TP[venue]
-        codes: list[str] = []
-        next_key = ""
-        for _ in range(self._settings.max_condition_pages):
-            await self._pace_cnsrreq()
-            text = cnsrreq_frame(seq, realtime=realtime, stex_tp=stex_tp, next_key=next_key)
-            page = decode_condition_page(
-                await self._reply(conn, "CNSRREQ", text, seq, api_id), realtime=realtime
-            )
-            codes.extend(page.codes)
-            if not page.more:
-                log.info("ws_condition_searched", seq=seq, realtime=realtime, codes=len(codes))
-                return ConditionSnapshot(seq, tuple(dict.fromkeys(codes)), self._clock.now())
-            if not page.next_key:
-                raise ProtocolError(f"CNSRREQ seq {seq}: cont_yn is Y but next_key is empty")
-            next_key = page.next_key
-        raise ProtocolError(f"CNSRREQ seq {seq}: more than {self._settings.max_condition_pages} pages")
-
-    async def _reply(self, conn: _Conn, trnm: str, text: str, seq: str | None, api_id: str) -> dict[str, Any]:
-        """A checked reply to a condition TR; no reply in time → OutcomeUnknown."""
-        try:
-            frame = await self._request(conn, trnm, text, self._settings.reply_timeout_s, seq)
-        except _NoReply:
-            raise OutcomeUnknown(
-                f"no {trnm} reply within {self._settings.reply_timeout_s:g}s", api_id=api_id
-            ) from None
-        check_reply(frame, api_id)
-        return frame
-
-    async def _pace_cnsrreq(self) -> None:
-        """Keep CNSRREQ frames at least `condition_pace_s` apart (a throttle, not synchronisation)."""
-        wait = self._last_cnsrreq + self._settings.condition_pace_s - anyio.current_time()
-        if wait > 0:
-            await anyio.sleep(wait)
-        self._last_cnsrreq = anyio.current_time()
+    async def _live_conn(self, api_id: str, deadline: float) -> WsConn:
+        """The current connection once it is logged in and resynced, waiting until `deadline`."""
+        while True:
+            if self._stopped:
+                if self._kicked:
+                    raise SessionKicked("the session was kicked (R10001)", api_id=api_id)
+                raise BrokerUnreachable("websocket session is stopped", api_id=api_id)
+            conn = self._conn
+            if conn is not None and not conn.closed and self._up.is_set():
+                return conn
+            with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as scope:
+                await self._up.wait()
+            if scope.cancelled_caught:
+                raise BrokerUnreachable(
+                    f"websocket session not up within {self._settings.command_wait_s:g}s", api_id=api_id
+                )

@@ -20,6 +20,7 @@ from bot.broker.kiwoom.ws import FeedEvent, KiwoomSocket
 from bot.broker.kiwoom.ws_settings import WsSettings
 from bot.clock import ManualClock, kst
 from bot.domain.market import ConditionExit, ConditionHit, ConditionSnapshot, Tick
+from bot.errors import InvalidRequest, ServiceFailed
 from bot.sim import SIM_APPKEY, SIM_SECRETKEY, SimEndpoints, Simulator
 from tests.conftest import SimFactory
 
@@ -70,8 +71,13 @@ async def wait_for(predicate: Callable[[], object], within: float = 3.0) -> None
 
 
 @asynccontextmanager
-async def running(sim: Simulator, ep: SimEndpoints, settings: WsSettings = FAST) -> AsyncIterator[Session]:
-    """Start KiwoomSocket.run (ready after its first LOGIN) with a consumer draining its events."""
+async def running(
+    sim: Simulator, ep: SimEndpoints, settings: WsSettings = FAST, hold: anyio.Event | None = None
+) -> AsyncIterator[Session]:
+    """Start KiwoomSocket.run (ready after its first LOGIN) with a consumer draining its events.
+
+    With `hold`, the consumer reads nothing until the event is set (to show backpressure).
+    """
     endpoints = KiwoomEndpoints.for_mode("live", rest_url=ep.rest_url, ws_url=ep.ws_url)
     async with KiwoomHttp(endpoints, Throttle(50.0), timeout_s=3.0, connect_timeout_s=2.0) as http:
         tokens = TokenManager(http, AppCredentials(SIM_APPKEY, SIM_SECRETKEY), sim.clock)
@@ -79,6 +85,8 @@ async def running(sim: Simulator, ep: SimEndpoints, settings: WsSettings = FAST)
         session = Session(sim, sock, tokens)
 
         async def consume() -> None:
+            if hold is not None:
+                await hold.wait()
             async with sock.events() as stream:
                 async for event in stream:
                     session.events.append(event)
@@ -241,3 +249,27 @@ async def test_condition_requests_are_paced(make_sim: SimFactory) -> None:
             await s.sock.condition_search(seq, realtime=False)
         assert anyio.current_time() - start >= 0.4
         assert len(s.sent("CNSRREQ")) == 3
+
+
+@pytest.mark.anyio
+async def test_refused_reg_raises_and_is_not_recorded(make_sim: SimFactory) -> None:
+    """A REG the broker refuses (return_code 1, 등록 종목수 초과) raises ServiceFailed and is not kept."""
+    async with make_sim(clock=manual_clock(), max_reg_items=10) as (sim, ep), running(sim, ep) as s:
+        await s.sock.subscribe(["005930"], ["0B"])
+        with pytest.raises(ServiceFailed, match="등록 종목수 초과"):
+            await s.sock.subscribe(list(sim.market.codes)[1:21], ["0D"])
+        assert list(s.sock.subscriptions().values()) == [(("0B",), ("005930",))]
+        await s.sock.subscribe(["000660"], ["0B"])  # acks stay in step: the next REG works
+        assert s.sock.subscriptions()["1"] == (("0B",), ("005930", "000660"))
+
+
+@pytest.mark.anyio
+async def test_bad_condition_requests(make_sim: SimFactory) -> None:
+    """An unknown seq is refused by the broker (ServiceFailed, not kept); a malformed one is refused here."""
+    async with make_sim(clock=manual_clock()) as (sim, ep), running(sim, ep) as s:
+        with pytest.raises(ServiceFailed, match="ka10173"):
+            await s.sock.condition_search("99", realtime=True)
+        assert s.sock.realtime_conditions() == {}
+        with pytest.raises(InvalidRequest, match="seq"):
+            await s.sock.condition_search("1234", realtime=False)
+        assert len(s.sent("CNSRREQ")) == 1

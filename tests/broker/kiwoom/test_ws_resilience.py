@@ -76,7 +76,7 @@ async def test_drop_restores_every_subscription_then_resyncs(make_sim: SimFactor
 
 @pytest.mark.anyio
 async def test_subscribe_while_disconnected_is_applied_on_reconnect(make_sim: SimFactory) -> None:
-    """A subscribe issued between FeedDown and the reconnect returns at once and is sent by the resync."""
+    """Between FeedDown and the reconnect, subscribe returns at once (sent by the resync); a query waits."""
     settings = replace(FAST, backoff_base_s=0.4, backoff_cap_s=0.4, backoff_jitter=0.0)
     async with make_sim(clock=manual_clock()) as (sim, ep), running(sim, ep, settings) as s:
         sim.faults.drop_ws()
@@ -85,9 +85,10 @@ async def test_subscribe_while_disconnected_is_applied_on_reconnect(make_sim: Si
         with anyio.fail_after(0.2):
             await s.sock.subscribe(["035420"], ["0D"])
         assert not s.sent("REG")
-        await wait_for(lambda: s.of(FeedResynced))
+        listing = await s.sock.condition_list()  # a query waits for the session instead of failing
+        assert s.of(FeedResynced) and len(listing) >= 3
         frames = _without_pings(sim.stats.ws_received)
-        assert [f["trnm"] for f in frames] == ["LOGIN", "LOGIN", "REG"]
+        assert [f["trnm"] for f in frames] == ["LOGIN", "LOGIN", "REG", "CNSRLST"]
         assert frames[2]["data"] == [{"item": ["035420"], "type": ["0D"]}]
 
 
@@ -250,3 +251,65 @@ async def test_scripted_peer_handshake_prelogin_frames_exact_echo_and_silent_cle
     }
     assert (sock.stats.malformed_frames, sock.stats.pings_echoed) == (2, 1)
     assert not tokens.invalidated
+
+
+@pytest.mark.anyio
+async def test_slow_consumer_gets_backpressure_not_loss(make_sim: SimFactory) -> None:
+    """With a 4-event buffer and a consumer that reads late, every tick the simulator sent still arrives."""
+    clock = manual_clock()
+    hold = anyio.Event()
+    settings = replace(FAST, event_buffer=4)
+    async with make_sim(clock=clock) as (sim, ep), running(sim, ep, settings, hold=hold) as s:
+        await s.sock.subscribe(list(sim.market.codes)[:12], ["0B"])
+        for _ in range(6):
+            clock.advance(1.0)  # one market step per simulated second
+            await wait_for(lambda: sim.market.step_index > 0)
+        await wait_for(lambda: sim.stats.real_entries_sent > 40)
+        sent = sim.stats.real_entries_sent
+        assert len(s.events) == 0
+        hold.set()
+        await wait_for(lambda: len(s.of(Tick)) >= sent)
+        assert len(s.of(Tick)) == sim.stats.real_entries_sent == s.sock.stats.events
+        assert s.sock.stats.sessions == 1 and not s.of(FeedDown)
+
+
+@pytest.mark.anyio
+async def test_heartbeat_drop_r10002_reconnects_normally() -> None:
+    """SYSTEM R10002 (heartbeat) ends the session with FeedDown("heartbeat"), then a normal reconnect."""
+    connections: list[list[str]] = []
+    up = anyio.Event()
+
+    async def peer(ws: ServerConnection) -> None:
+        frames: list[str] = []
+        connections.append(frames)
+        frames.append(str(await ws.recv()))
+        await ws.send(json.dumps({"trnm": "LOGIN", "return_code": 0, "return_msg": ""}))
+        if len(connections) == 1:
+            await up.wait()  # only once the client is up (started), so the feed really goes down
+            await ws.send(json.dumps({"trnm": "SYSTEM", "code": "R10002", "message": "Heartbeat 없음"}))
+            await ws.close()
+            return
+        async for message in ws:
+            frames.append(str(message))
+
+    async with serve(peer, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        sock = KiwoomSocket(f"ws://127.0.0.1:{port}/api/dostk/websocket", _StaticTokens("t"), manual_clock(),
+                            settings=FAST)  # fmt: skip
+        seen: list[Any] = []
+
+        async def consume() -> None:
+            async with sock.events() as stream:
+                async for event in stream:
+                    seen.append(event)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(consume)
+            with anyio.fail_after(3):
+                await tg.start(sock.run)
+            up.set()
+            await wait_for(lambda: [e for e in seen if isinstance(e, FeedResynced)])
+            tg.cancel_scope.cancel()
+    assert [type(e).__name__ for e in seen] == ["FeedDown", "FeedResynced"]
+    assert seen[0].reason == "heartbeat" and len(connections) == 2
+    assert all("SYSTEM" not in f for conn in connections for f in conn)
