@@ -124,13 +124,13 @@ class KiwoomRest:
                 await anyio.sleep(delay)
 
     async def _token_for(self, api_id: str) -> str:
-        """A token for sending `api_id`; a token failure of unknown outcome means `api_id` was not sent."""
+        """A token for sending `api_id`; a token failure of unknown outcome still means `api_id` was not sent."""
         try:
             return await self.tokens.get()
         except OutcomeUnknown as error:
             raise BrokerUnreachable(
-                f"not sent: token issuance failed ({error.message})",
-                api_id=api_id,
+                f"{api_id} not sent: token issuance failed ({error.message})",
+                api_id=error.api_id,
                 return_code=error.return_code,
                 msg_code=error.msg_code,
                 http_status=error.http_status,

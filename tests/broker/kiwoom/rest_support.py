@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,12 @@ from bot.broker.kiwoom.rest import KiwoomRest
 from bot.broker.kiwoom.retry import RetryPolicy
 from bot.broker.kiwoom.throttle import Throttle
 from bot.broker.kiwoom.transport import KiwoomHttp
-from bot.clock import Clock
-from bot.sim import SIM_APPKEY, SIM_SECRETKEY, SimSettings, Simulator
+from bot.clock import Clock, ManualClock
+from bot.market.ticks import floor_to_tick
+from bot.sim import SIM_APPKEY, SIM_SECRETKEY, SimEndpoints, Simulator
+
+# The `make_sim` fixture of tests/conftest.py: `async with make_sim(clock=..., **overrides) as (sim, ep)`.
+SimFactory = Callable[..., AbstractAsyncContextManager[tuple[Simulator, SimEndpoints]]]
 
 FAST_RETRY = RetryPolicy(attempts=3, base_delay_s=0.01, max_delay_s=0.05)
 SIM_CREDENTIALS = AppCredentials(appkey=SIM_APPKEY, secretkey=SIM_SECRETKEY)
@@ -51,17 +55,9 @@ class Wired:
 
 
 @asynccontextmanager
-async def running_sim(clock: Clock | None = None, **overrides: Any) -> AsyncIterator[tuple[Simulator, Any]]:
-    """A simulator serving on 127.0.0.1 (any free port) with `overrides` applied to SimSettings."""
-    sim = Simulator(SimSettings(**overrides), clock=clock)
-    async with sim.serve(host="127.0.0.1", port=0) as ep:
-        yield sim, ep
-
-
-@asynccontextmanager
 async def wired(
     sim: Simulator,
-    ep: Any,
+    ep: SimEndpoints,
     clock: Clock,
     *,
     credentials: AppCredentials = SIM_CREDENTIALS,
@@ -102,3 +98,18 @@ async def wait_for(predicate: Any, within_s: float = 3.0) -> None:
             if predicate():
                 return
             await anyio.sleep(0.005)
+
+
+def far_below(sim: Simulator, code: str) -> int:
+    """An on-grid buy price about 10 % under the last trade (inside the daily band): it stays open."""
+    s = sim.market.symbol(code)
+    return max(s.lower, floor_to_tick(sim.market.last_price(code) * 9 // 10, s.kind))
+
+
+async def step_market(sim: Simulator, clock: ManualClock, seconds: float = 1.0) -> None:
+    """Advance the shared ManualClock and wait until the simulator's market has stepped to it."""
+    # The market task reads the clock when it first runs: let it reach its first sleep before advancing.
+    await anyio.wait_all_tasks_blocked()
+    clock.advance(seconds)
+    target = clock.now()
+    await wait_for(lambda: sim.market.now >= target)

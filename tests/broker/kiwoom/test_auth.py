@@ -17,7 +17,7 @@ from bot.clock import ManualClock, kst
 from bot.errors import AuthFailed
 from bot.sim import SIM_APPKEY, SIM_SECRETKEY
 
-from .rest_support import running_sim, wired
+from .rest_support import SimFactory, wired
 
 pytestmark = pytest.mark.anyio
 
@@ -92,10 +92,12 @@ def test_cache_round_trip_and_garbage(tmp_path: Path) -> None:
 START = kst(2026, 11, 20, 9, 0)
 
 
-async def test_issue_sends_the_documented_request_and_reuses_the_token(tmp_path: Path) -> None:
+async def test_issue_sends_the_documented_request_and_reuses_the_token(
+    tmp_path: Path, make_sim: SimFactory
+) -> None:
     """au10001 is a POST to /oauth2/token with the exact headers and body; a second get() reuses it."""
     clock = ManualClock(START)
-    async with running_sim(clock) as (sim, ep), wired(sim, ep, clock) as w:
+    async with make_sim(clock=clock) as (sim, ep), wired(sim, ep, clock) as w:
         token = await w.tokens.get()
         assert await w.tokens.get() == token
         assert sim.stats.rest_calls["au10001"] == 1
@@ -113,11 +115,11 @@ async def test_issue_sends_the_documented_request_and_reuses_the_token(tmp_path:
         assert sim.tokens.lookup(token, clock.now()) is not None
 
 
-async def test_concurrent_callers_share_one_issuance() -> None:
+async def test_concurrent_callers_share_one_issuance(make_sim: SimFactory) -> None:
     """Twenty concurrent get() calls cause exactly one au10001 and all see the same token."""
     clock = ManualClock(START)
     got: list[str] = []
-    async with running_sim(clock) as (sim, ep), wired(sim, ep, clock) as w:
+    async with make_sim(clock=clock) as (sim, ep), wired(sim, ep, clock) as w:
 
         async def one() -> None:
             got.append(await w.tokens.get())
@@ -129,11 +131,11 @@ async def test_concurrent_callers_share_one_issuance() -> None:
         assert len(set(got)) == 1 and len(got) == 20
 
 
-async def test_refresh_ahead_of_expiry_accepts_same_token_without_looping() -> None:
+async def test_refresh_ahead_of_expiry_accepts_same_token_without_looping(make_sim: SimFactory) -> None:
     """Inside the margin we re-issue once; Kiwoom's same-token/same-expiry reply is kept until expiry."""
     clock = ManualClock(START)
     async with (
-        running_sim(clock, token_lifetime_s=300) as (sim, ep),
+        make_sim(clock=clock, token_lifetime_s=300) as (sim, ep),
         wired(sim, ep, clock, refresh_margin_s=60) as w,
     ):
         first = await w.tokens.get()
@@ -158,10 +160,10 @@ async def test_refresh_ahead_of_expiry_accepts_same_token_without_looping() -> N
         assert w.tokens.expires_at == clock.now() + timedelta(seconds=300)
 
 
-async def test_invalidate_reissues_once_for_all_callers() -> None:
+async def test_invalidate_reissues_once_for_all_callers(make_sim: SimFactory) -> None:
     """After a refusal the next get() re-issues; a late invalidate of the old token changes nothing."""
     clock = ManualClock(START)
-    async with running_sim(clock) as (sim, ep), wired(sim, ep, clock) as w:
+    async with make_sim(clock=clock) as (sim, ep), wired(sim, ep, clock) as w:
         old = await w.tokens.get()
         sim.faults.expire_tokens()
         await w.tokens.invalidate(old)
@@ -172,10 +174,10 @@ async def test_invalidate_reissues_once_for_all_callers() -> None:
         assert sim.stats.rest_calls["au10001"] == 2
 
 
-async def test_cache_file_is_0600_and_reused_by_a_new_instance(tmp_path: Path) -> None:
+async def test_cache_file_is_0600_and_reused_by_a_new_instance(tmp_path: Path, make_sim: SimFactory) -> None:
     """The token is cached 0600 under a hashed name and a fresh TokenManager adopts it without issuing."""
     clock = ManualClock(START)
-    async with running_sim(clock) as (sim, ep):
+    async with make_sim(clock=clock) as (sim, ep):
         async with wired(sim, ep, clock, state_dir=tmp_path) as w1:
             token = await w1.tokens.get()
             path = w1.tokens.cache_path
@@ -189,10 +191,10 @@ async def test_cache_file_is_0600_and_reused_by_a_new_instance(tmp_path: Path) -
         assert sim.stats.rest_calls["au10001"] == 1
 
 
-async def test_cache_is_per_host_and_app_key(tmp_path: Path) -> None:
+async def test_cache_is_per_host_and_app_key(tmp_path: Path, make_sim: SimFactory) -> None:
     """Another app key or another server gets another cache file."""
     clock = ManualClock(START)
-    async with running_sim(clock) as (sim, ep):
+    async with make_sim(clock=clock) as (sim, ep):
         async with wired(sim, ep, clock, state_dir=tmp_path) as a:
             path_a = a.tokens.cache_path
         other = AppCredentials(appkey="ANOTHERAPPKEY0123456789", secretkey="x" * 20)
@@ -201,10 +203,10 @@ async def test_cache_is_per_host_and_app_key(tmp_path: Path) -> None:
     assert path_a is not None and path_b is not None and path_a != path_b
 
 
-async def test_expired_cache_is_ignored(tmp_path: Path) -> None:
+async def test_expired_cache_is_ignored(tmp_path: Path, make_sim: SimFactory) -> None:
     """A cached token past its expires_dt is discarded and a new one issued."""
     clock = ManualClock(START)
-    async with running_sim(clock, token_lifetime_s=300) as (sim, ep):
+    async with make_sim(clock=clock, token_lifetime_s=300) as (sim, ep):
         async with wired(sim, ep, clock, state_dir=tmp_path) as w1:
             old = await w1.tokens.get()
         clock.advance(301)
@@ -214,10 +216,10 @@ async def test_expired_cache_is_ignored(tmp_path: Path) -> None:
         assert sim.stats.rest_calls["au10001"] == 2
 
 
-async def test_revoke_forgets_the_token_everywhere(tmp_path: Path) -> None:
+async def test_revoke_forgets_the_token_everywhere(tmp_path: Path, make_sim: SimFactory) -> None:
     """revoke() calls au10002 with the token, the server forgets it, the cache goes, get() re-issues."""
     clock = ManualClock(START)
-    async with running_sim(clock) as (sim, ep), wired(sim, ep, clock, state_dir=tmp_path) as w:
+    async with make_sim(clock=clock) as (sim, ep), wired(sim, ep, clock, state_dir=tmp_path) as w:
         token = await w.tokens.get()
         path = w.tokens.cache_path
         assert path is not None and path.exists()
@@ -233,11 +235,11 @@ async def test_revoke_forgets_the_token_everywhere(tmp_path: Path) -> None:
         assert await w.tokens.get() != token
 
 
-async def test_bad_keys_raise_auth_failed_with_kiwoom_code() -> None:
+async def test_bad_keys_raise_auth_failed_with_kiwoom_code(make_sim: SimFactory) -> None:
     """Wrong keys → AuthFailed carrying return_code 3 and code 8001; never retried; no key in the message."""
     clock = ManualClock(START)
     bad = AppCredentials(appkey="WRONGAPPKEY-1234567890", secretkey="WRONGSECRET-0987654321")
-    async with running_sim(clock) as (sim, ep), wired(sim, ep, clock, credentials=bad) as w:
+    async with make_sim(clock=clock) as (sim, ep), wired(sim, ep, clock, credentials=bad) as w:
         with pytest.raises(AuthFailed) as info:
             await w.tokens.get()
         error = info.value
@@ -251,10 +253,10 @@ async def test_bad_keys_raise_auth_failed_with_kiwoom_code() -> None:
         assert sim.stats.rest_calls["au10001"] == 1
 
 
-async def test_secrets_never_reach_logs_or_reprs(tmp_path: Path) -> None:
+async def test_secrets_never_reach_logs_or_reprs(tmp_path: Path, make_sim: SimFactory) -> None:
     """Issuing, refusing, re-issuing and revoking log nothing that contains a key or a token."""
     clock = ManualClock(START)
-    async with running_sim(clock) as (sim, ep), wired(sim, ep, clock, state_dir=tmp_path) as w:
+    async with make_sim(clock=clock) as (sim, ep), wired(sim, ep, clock, state_dir=tmp_path) as w:
         with structlog.testing.capture_logs() as logs:
             token = await w.tokens.get()
             sim.faults.expire_tokens()
