@@ -124,7 +124,7 @@ class KiwoomRest:
                 await anyio.sleep(delay)
 
     async def _token_for(self, api_id: str) -> str:
-        """A token for sending `api_id`; a token failure of unknown outcome still means `api_id` was not sent."""
+        """A token for `api_id`; a token failure of unknown outcome still means `api_id` was not sent."""
         try:
             return await self.tokens.get()
         except OutcomeUnknown as error:
