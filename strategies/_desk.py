@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from bot.domain.market import Tick
 from bot.domain.orders import (
+    CancelOrder,
     Command,
     OrderCanceled,
     OrderDenied,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 OrderEvent = OrderFilled | OrderCanceled | OrderRejected | OrderDenied
 CLOSE = "close"  # the exit reason of the forced exit before the close
-_TIMER_KINDS = ("entry_timeout", "exit_timeout", "max_hold", "retry")
+_TIMER_KINDS = ("entry_timeout", "exit_timeout", "max_hold", "retry", "cancel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ class Desk:
         self.closing = False  # after the forced exit: no new entries today
         self._slots: dict[str, Slot] = {}
         self._cancels: dict[str, datetime] = {}  # intent_id → when its cancel was requested
+        self._cancel_denials: dict[str, int] = {}  # intent_id → cancels the gate refused
         self._day: date | None = None
 
     # --- days and startup --------------------------------------------------------------
@@ -135,6 +137,7 @@ class Desk:
         self._day = today
         self.closing = False
         self._cancels.clear()
+        self._cancel_denials.clear()
         for code, slot in list(self._slots.items()):
             if ctx.position(code).qty or ctx.working_orders(code):
                 slot.entries, slot.traded, slot.exit_failures, slot.retry_at = 0, False, 0, None
@@ -274,8 +277,10 @@ class Desk:
             return self.step(event.code, ctx)
         if isinstance(event, OrderDenied):
             cmd = event.command
+            if isinstance(cmd, CancelOrder):
+                self._cancel_denied(cmd.intent_id, f"{event.rule}: {event.reason}", ctx)
+                return []
             if not isinstance(cmd, SubmitOrder):
-                ctx.log.warning("cancel_denied", rule=event.rule, reason=event.reason)
                 return []
             self._failed(cmd.code, cmd.side, f"denied by {event.rule}: {event.reason}", ctx)
             return self.step(cmd.code, ctx)
@@ -298,6 +303,8 @@ class Desk:
             return self.close_all(ctx)
         kind, _, code = key.partition(":")
         now = ctx.now()
+        if kind == "cancel":  # `code` is an intent id here
+            return self._cancel([o for o in ctx.working_orders() if o.intent_id == code], ctx, "retry")
         if kind == "entry_timeout":
             stale = [
                 o
@@ -416,6 +423,17 @@ class Desk:
             cmds.append(ctx.cancel(o, reason=reason))
             ctx.log.info("cancel_sent", symbol=o.code, intent_id=o.intent_id, side=str(o.side), reason=reason)
         return cmds
+
+    def _cancel_denied(self, intent_id: str, why: str, ctx: StrategyContext) -> None:
+        """A cancel the gate refused (e.g. no order number yet) is asked again after `retry`, a few times."""
+        denials = self._cancel_denials.get(intent_id, 0) + 1
+        self._cancel_denials[intent_id] = denials
+        self._cancels.pop(intent_id, None)
+        if denials > self.rules.max_attempts:
+            ctx.log.error("cancel_given_up", intent_id=intent_id, denials=denials, why=why)
+            return
+        ctx.log.warning("cancel_denied", intent_id=intent_id, why=why)
+        ctx.set_timer(ctx.now() + self.rules.retry, f"cancel:{intent_id}")
 
     def _arm_max_hold(self, code: str, ctx: StrategyContext) -> None:
         """A timer for the max-holding rule, from when the position was opened."""

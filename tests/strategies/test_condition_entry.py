@@ -6,7 +6,7 @@ from typing import Any
 
 from plugin_harness import Harness, at, cancels, submits, summary
 
-from bot.domain.orders import CancelOrder
+from bot.domain.orders import CancelOrder, OrderDenied
 from bot.domain.position import PositionState
 from bot.domain.values import Side
 
@@ -508,3 +508,16 @@ def test_thresholds_that_land_on_the_grid_trigger_at_equality() -> None:
         h.fill(enter(h, fill=False), price=10_000)
         assert h.tick(A, hold) == [], params
         assert summary(h.tick(A, sell)) == [("sell", A, "limit", 99, sell)], params
+
+
+def test_denied_cancel_is_asked_again_after_back_off_a_few_times() -> None:
+    """A cancel the gate refuses (no order number yet) is re-sent after retry_s, max_attempts times."""
+    h = make(entry_timeout_s=30, retry_s=10)
+    intent = enter(h, fill=False)
+    (cancel,) = cancels(h.advance(30))
+    for _ in range(3):
+        assert h.deliver(OrderDenied(cancel, "not_acknowledged", "no order number yet", h.clock.now())) == []
+        assert h.advance(9) == []
+        assert summary(h.advance(1)) == [("cancel", intent)]
+    assert h.deliver(OrderDenied(cancel, "not_acknowledged", "no order number yet", h.clock.now())) == []
+    assert h.advance(60) == []
