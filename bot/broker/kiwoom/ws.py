@@ -482,8 +482,11 @@ class KiwoomSocket:
 
     async def _emit(self, event: FeedEvent) -> None:
         """Lossless: wait for room in the stream (bounded by `event_send_timeout_s`)."""
-        with anyio.fail_after(self._settings.event_send_timeout_s):
-            await self._send.send(event)
+        try:
+            self._send.send_nowait(event)  # the common case, without a cancel scope per event
+        except anyio.WouldBlock:
+            with anyio.fail_after(self._settings.event_send_timeout_s):
+                await self._send.send(event)
         self.stats.events += 1
 
     # ----------------------------------------------------------------- requests

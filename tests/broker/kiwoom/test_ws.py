@@ -19,7 +19,9 @@ from bot.broker.kiwoom.transport import KiwoomHttp
 from bot.broker.kiwoom.ws import FeedEvent, KiwoomSocket
 from bot.broker.kiwoom.ws_settings import WsSettings
 from bot.clock import ManualClock, kst
-from bot.domain.market import ConditionExit, ConditionHit, ConditionSnapshot, Tick
+from bot.domain.account import BalanceEvent, OrderAction, OrderEvent, OrderStatus
+from bot.domain.market import ConditionExit, ConditionHit, ConditionSnapshot, OrderBook, Tick
+from bot.domain.values import Side
 from bot.errors import InvalidRequest, ServiceFailed
 from bot.sim import SIM_APPKEY, SIM_SECRETKEY, SimEndpoints, Simulator
 from tests.conftest import SimFactory
@@ -273,3 +275,25 @@ async def test_bad_condition_requests(make_sim: SimFactory) -> None:
         with pytest.raises(InvalidRequest, match="seq"):
             await s.sock.condition_search("1234", realtime=False)
         assert len(s.sent("CNSRREQ")) == 1
+
+
+@pytest.mark.anyio
+async def test_order_fill_balance_and_book_pushes_decode(make_sim: SimFactory) -> None:
+    """The simulator's own 00/04/0D encodings decode: 접수 → 체결 fills summing to the order → 04 holding."""
+    async with make_sim(speed=10.0) as (sim, ep), running(sim, ep) as s:
+        await s.sock.subscribe([], ["00", "04"])
+        await s.sock.subscribe(["005930"], ["0D"])
+        await wait_for(lambda: s.of(OrderBook), within=5)
+        book = s.of(OrderBook)[-1]
+        assert book.code == "005930" and book.asks and book.bids and book.asks[0].price > book.bids[0].price
+        ord_no = sim.faults.inject_external_order(code="005930", side="buy", qty=10)
+        await wait_for(lambda: [b for b in s.of(BalanceEvent) if b.code == "005930"], within=5)
+        mine = [e for e in s.of(OrderEvent) if e.order_no == ord_no]
+        assert mine[0].status is OrderStatus.ACCEPTED and mine[0].order_qty == 10
+        assert (mine[0].side, mine[0].action, mine[0].code) == (Side.BUY, OrderAction.NEW, "005930")
+        fills = [e for e in mine if e.status is OrderStatus.FILLED]
+        assert sum(f.fill_qty for f in fills) == 10 and fills[-1].remaining_qty == 0
+        assert all(f.fill_price > 0 and f.fill_no for f in fills)
+        holding = [b for b in s.of(BalanceEvent) if b.code == "005930"][-1]
+        assert holding.qty == 10 and holding.avg_price > 0
+        assert s.sock.stats.malformed_entries == 0

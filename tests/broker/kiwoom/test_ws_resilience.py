@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 import pytest
+from structlog.testing import capture_logs
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
@@ -142,10 +143,13 @@ async def test_refused_login_invalidates_the_token_and_relogs(make_sim: SimFacto
     """After expire_tokens + drop: LOGIN refused [8005] → token invalidated → fresh au10001 → LOGIN ok."""
     async with make_sim(clock=manual_clock()) as (sim, ep), running(sim, ep) as s:
         old = await s.tokens.get()
-        sim.faults.expire_tokens()
-        sim.faults.drop_ws()
-        await wait_for(lambda: s.of(FeedResynced))
+        with capture_logs() as logs:
+            sim.faults.expire_tokens()
+            sim.faults.drop_ws()
+            await wait_for(lambda: s.of(FeedResynced))
         new = await s.tokens.get()
+        assert "ws_login_token_refused" in [e["event"] for e in logs]
+        assert not [e for e in logs if old in repr(e) or new in repr(e)]  # tokens never reach the logs
         logins = [
             f["token"] for f in sim.stats.ws_received if isinstance(f, dict) and f.get("trnm") == "LOGIN"
         ]
