@@ -20,6 +20,14 @@ from bot.engine.orderstate import OrderFacts
 EXTERNAL = "_external"
 
 
+def reserve_price(market: MarketState, code: str) -> int:
+    """The price a market buy may cost: the upper limit, else the last price (0 if unknown)."""
+    info = market.info(code)
+    if info is not None and info.upper_limit:
+        return info.upper_limit
+    return market.last_price(code) or 0
+
+
 @dataclass(frozen=True, slots=True)
 class WorkingOrder:
     """An order the engine tracks, from intent to terminal state."""
@@ -164,17 +172,27 @@ class Portfolio:
 
     # --- aggregates for risk ------------------------------------------------------------
     def open_position_count(self) -> int:
-        """Distinct symbols held."""
-        return len({c for (_, c), p in self._positions.items() if p.qty})
+        """Distinct symbols held or being bought (a burst of pending entries counts at once)."""
+        held = {c for (_, c), p in self._positions.items() if p.qty}
+        buying = {o.code for o in self._orders.values() if o.state.is_working and o.side is Side.BUY}
+        return len(held | buying)
 
-    def working_buy_notional(self, strategy: str | None = None, code: str | None = None) -> int:
-        """KRW reserved by open buy orders (market orders are reserved at their recorded price)."""
-        return sum(o.remaining_qty * o.price for o in self.working(strategy, code) if o.side is Side.BUY)
+    def working_buy_notional(
+        self, market: MarketState, strategy: str | None = None, code: str | None = None
+    ) -> int:
+        """KRW reserved by open buy orders; a market buy is reserved at the upper limit (rules §6)."""
+        total = 0
+        for o in self.working(strategy, code):
+            if o.side is Side.BUY:
+                total += o.remaining_qty * (
+                    o.price if o.order_type.needs_price else reserve_price(market, o.code)
+                )
+        return total
 
-    def budget_used(self, strategy: str) -> int:
+    def budget_used(self, strategy: str, market: MarketState) -> int:
         """KRW a strategy has committed: cost of its holdings plus its open buy orders."""
         held = sum(p.cost_basis for p in self.positions(strategy).values())
-        return held + self.working_buy_notional(strategy)
+        return held + self.working_buy_notional(market, strategy)
 
     def market_value(self, market: MarketState, code: str | None = None) -> int:
         """Holdings at last price (cost basis where no price is known)."""
@@ -188,7 +206,7 @@ class Portfolio:
 
     def gross_exposure(self, market: MarketState) -> int:
         """Holdings at market plus open buy orders: what a fall of the market could cost."""
-        return self.market_value(market) + self.working_buy_notional()
+        return self.market_value(market) + self.working_buy_notional(market)
 
     def unrealized_pnl(self, market: MarketState) -> int:
         """Mark-to-market P&L of every holding."""

@@ -20,7 +20,7 @@ from bot.config import RiskConfig, StrategyConfig
 from bot.domain.orders import CancelOrder, Command, IntentState, ModifyOrder, SubmitOrder
 from bot.domain.values import OrderType, Side, Venue
 from bot.engine.market_state import MarketState
-from bot.engine.portfolio import Portfolio
+from bot.engine.portfolio import Portfolio, reserve_price
 from bot.market.ticks import InstrumentKind, is_on_tick
 
 
@@ -123,7 +123,18 @@ class RiskGate:
             return Denied(cmd, "unknown_order", f"no acknowledged working order {cmd.intent_id} to modify")
         if self.state is not TradingState.ACTIVE and not order.is_exit:
             return Denied(cmd, "trading_state", f"trading is {self.state}: only exits may be changed")
+        if self.state is TradingState.HALTED and not self._cfg.exits_allowed_when_halted:
+            return Denied(cmd, "trading_state", "trading is HALTED and exits are not allowed while halted")
+        reason = self._guard.order_block(order.venue, now, order.order_type)
+        if reason:
+            return Denied(cmd, "market_hours", reason)
         denied = self._rate(cmd, now) or self._price_checks(cmd, order.code, order.side, cmd.new_price, True)
+        if denied is None and order.side is Side.BUY:
+            value = (cmd.new_qty or order.remaining_qty) * cmd.new_price
+            if value > self._cfg.max_order_krw:
+                denied = Denied(
+                    cmd, "max_order", f"order value {won(value)} exceeds {won(self._cfg.max_order_krw)}"
+                )
         return denied or Approved(cmd)
 
     def _check_submit(self, cmd: SubmitOrder, portfolio: Portfolio, now: datetime) -> Decision:
@@ -178,6 +189,13 @@ class RiskGate:
         return None
 
     def _price_checks(self, cmd: Command, code: str, side: Side, price: int, priced: bool) -> Denied | None:
+        """Tick grid and daily band; no buys that could fill at the upper limit, no sells into limit-down.
+
+        Deliberately asymmetric: an entry priced at the upper limit is refused even before the
+        market gets there (it could fill at the worst price of the day), while an exit priced at
+        the lower limit is a legitimate marketable exit and only a market already at limit-down
+        refuses sells.
+        """
         info = self._market.info(code)
         kind = InstrumentKind.ETF if info and info.is_etf else InstrumentKind.STOCK
         if priced and not is_on_tick(price, kind):
@@ -240,9 +258,7 @@ class RiskGate:
         """KRW an entry may cost: a market buy is reserved at the upper limit (rules §6)."""
         if cmd.order_type.needs_price:
             return cmd.qty * cmd.price
-        info = self._market.info(cmd.code)
-        price = info.upper_limit if info and info.upper_limit else (self._market.last_price(cmd.code) or 0)
-        return cmd.qty * price
+        return cmd.qty * reserve_price(self._market, cmd.code)
 
     def _entry_limits(self, cmd: SubmitOrder, portfolio: Portfolio) -> Denied | None:
         cfg = self._cfg
@@ -253,7 +269,7 @@ class RiskGate:
             return Denied(cmd, "max_order", f"order value {won(notional)} exceeds {won(cfg.max_order_krw)}")
         strat = self._strategies.get(cmd.strategy)
         if strat is not None:
-            used = portfolio.budget_used(cmd.strategy)
+            used = portfolio.budget_used(cmd.strategy, self._market)
             if used + notional > strat.budget_krw:
                 return Denied(
                     cmd,
@@ -267,7 +283,7 @@ class RiskGate:
                     cmd, "strategy_positions", f"{cmd.strategy} already holds {len(held_codes)} symbols"
                 )
         symbol_value = portfolio.market_value(self._market, cmd.code)
-        symbol_value += portfolio.working_buy_notional(code=cmd.code)
+        symbol_value += portfolio.working_buy_notional(self._market, code=cmd.code)
         if symbol_value + notional > cfg.max_position_krw:
             return Denied(
                 cmd,

@@ -39,7 +39,7 @@ from bot.domain.orders import (
 from bot.domain.position import PositionState
 from bot.domain.values import OrderType, Side, Venue
 from bot.engine.market_state import MarketState
-from bot.engine.portfolio import Portfolio, WorkingOrder
+from bot.engine.portfolio import Portfolio, WorkingOrder, reserve_price
 from bot.errors import ConfigError
 from bot.market.ticks import InstrumentKind, add_ticks, ceil_to_tick, floor_to_tick
 
@@ -130,7 +130,7 @@ class StrategyContext:
 
     def budget_left(self) -> int:
         """KRW this strategy may still commit."""
-        return max(0, self.budget_krw - self._portfolio.budget_used(self.name))
+        return max(0, self.budget_krw - self._portfolio.budget_used(self.name, self._market))
 
     def last_price(self, code: str) -> int | None:
         """Latest traded price of a symbol."""
@@ -253,8 +253,7 @@ class StrategyContext:
         """Market buys are accepted as buys at the upper limit (krx-market-rules.md §6)."""
         if order_type.needs_price:
             return limit
-        info = self._market.info(code)
-        return info.upper_limit if info and info.upper_limit else limit
+        return reserve_price(self._market, code) or limit
 
 
 def _builtin_plugin(name: str) -> type[Any] | None:

@@ -574,8 +574,7 @@ def test_daily_loss_realized_plus_unrealized() -> None:
     approved(w.check(sell(qty=10, price=117_000)))  # exits stay open to cut the loss
 
 
-# --- known gaps (xfail strict: each passes once risk.py is fixed as the report describes) ----------
-@pytest.mark.xfail(strict=True, reason="working market buys reserve qty × price = 0 in budget/exposure")
+# --- gaps found in review, fixed in risk.py/portfolio.py ------------------------------------------
 def test_working_market_buy_reserves_the_upper_limit_in_the_budget() -> None:
     """A working market buy of 10 A reserves 2,045,000 of a 3,000,000 budget: 15 × 70,000 must not fit."""
     w = world(strategies={"s1": {"budget_krw": 3_000_000}, "s2": {}})
@@ -584,7 +583,6 @@ def test_working_market_buy_reserves_the_upper_limit_in_the_budget() -> None:
     denied(w.check(buy(B, qty=15, price=70_000)), "strategy_budget")
 
 
-@pytest.mark.xfail(strict=True, reason="max_open_positions ignores symbols with working (unfilled) buys")
 def test_max_open_positions_counts_pending_entries() -> None:
     """Max 2, A held and a buy of B working: a buy of C would make 3 positions and must be denied."""
     w = world(max_open_positions=2)
@@ -593,7 +591,6 @@ def test_max_open_positions_counts_pending_entries() -> None:
     denied(w.check(buy(C, price=50_000)), "max_positions")
 
 
-@pytest.mark.xfail(strict=True, reason="a modify is not re-checked against the entry limits")
 def test_modify_raising_a_buy_is_checked_against_max_order() -> None:
     """Repricing a 12 × 157,500 buy to 170,000 (2,040,000) breaks the 2,000,000 max order value."""
     w = world(max_order_krw=2_000_000)
@@ -601,7 +598,6 @@ def test_modify_raising_a_buy_is_checked_against_max_order() -> None:
     denied(w.check(ModifyOrder("s1", "b", 170_000)), "max_order")
 
 
-@pytest.mark.xfail(strict=True, reason="a modify does not ask the market clock")
 def test_modify_respects_the_market_clock() -> None:
     """A modify while the venue takes no orders (NXT paused) is denied like a new order."""
     w = world()
@@ -610,7 +606,6 @@ def test_modify_respects_the_market_clock() -> None:
     denied(w.check(ModifyOrder("s1", "b", 151_000)), "market_hours")
 
 
-@pytest.mark.xfail(strict=True, reason="HALTED without exits still lets exit orders be modified")
 def test_halted_without_exits_denies_modifying_exits() -> None:
     """With exits_allowed_when_halted = false only cancels go out, so repricing an exit is denied."""
     w = world(TradingState.HALTED, exits_allowed_when_halted=False)
