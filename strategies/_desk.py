@@ -14,8 +14,8 @@ on the engine clock, entries are capped at `max_attempts` per symbol per day, an
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from bot.domain.market import Tick
@@ -31,73 +31,14 @@ from bot.domain.orders import (
 from bot.domain.position import PositionState
 from bot.domain.values import Side
 from bot.engine.strategy import StrategyContext
-from strategies._params import (
-    BP,
-    OrderParams,
-    OrderSpec,
-    TradeParams,
-    pct_to_bp,
-    price_at_or_above,
-    price_at_or_below,
-    today_at,
-)
+from strategies._params import today_at
+from strategies._rules import CLOSE, DeskRules, exit_rule
 
 if TYPE_CHECKING:
     from bot.engine.portfolio import WorkingOrder
 
 OrderEvent = OrderFilled | OrderCanceled | OrderRejected | OrderDenied
-CLOSE = "close"  # the exit reason of the forced exit before the close
 _TIMER_KINDS = ("entry_timeout", "exit_timeout", "max_hold", "retry", "cancel")
-
-
-@dataclass(frozen=True, slots=True)
-class DeskRules:
-    """Exit rules in integer basis points and order handling, converted once from a plugin's Params."""
-
-    entry: OrderSpec
-    exit: OrderSpec
-    close: OrderSpec
-    entry_timeout: timedelta
-    exit_timeout: timedelta
-    retry: timedelta
-    max_attempts: int
-    take_profit_bp: int = 0
-    stop_loss_bp: int = 0
-    trailing_bp: int = 0
-    trailing_arm_bp: int = 0
-    max_hold: timedelta | None = None
-    allow_reentry: bool = False
-    close_at: time | None = None  # the forced exit before the close
-    no_entry_after: time | None = None
-
-    @classmethod
-    def for_orders(cls, p: OrderParams) -> DeskRules:
-        """Order handling only, no exit rules: exits happen when the plugin says (`exit`, `close_all`)."""
-        return cls(
-            entry=p.entry,
-            exit=p.close_exit,
-            close=p.close_exit,
-            entry_timeout=timedelta(seconds=p.entry_timeout_s),
-            exit_timeout=timedelta(seconds=p.exit_timeout_s),
-            retry=timedelta(seconds=p.retry_s),
-            max_attempts=p.max_attempts,
-        )
-
-    @classmethod
-    def for_trades(cls, p: TradeParams) -> DeskRules:
-        """Order handling plus the exit rules, percentages converted to basis points once."""
-        return replace(
-            cls.for_orders(p),
-            exit=p.exit,
-            take_profit_bp=pct_to_bp(p.take_profit_pct),
-            stop_loss_bp=pct_to_bp(p.stop_loss_pct),
-            trailing_bp=pct_to_bp(p.trailing_stop_pct),
-            trailing_arm_bp=pct_to_bp(p.trailing_activation_pct),
-            max_hold=None if p.max_hold_minutes is None else timedelta(minutes=p.max_hold_minutes),
-            allow_reentry=p.allow_reentry,
-            close_at=p.exit_before_close,
-            no_entry_after=p.no_entry_after,
-        )
 
 
 @dataclass(slots=True)
@@ -348,11 +289,7 @@ class Desk:
         if pos.qty:
             slot.held = True
             if not slot.exit_reason:
-                slot.exit_reason = self._exit_rule(code, slot, pos, ctx)
-                if slot.exit_reason:
-                    ctx.log.info(
-                        "exit_decided", symbol=code, reason=slot.exit_reason, last=ctx.last_price(code)
-                    )
+                self._decide_exit(code, slot, pos, ctx)
         if not slot.exit_reason:
             return []
         cmds = self._cancel([o for o in working if o.side is Side.BUY], ctx, "exit")
@@ -374,27 +311,22 @@ class Desk:
                 )
         return cmds
 
-    def _exit_rule(self, code: str, slot: Slot, pos: PositionState, ctx: StrategyContext) -> str:
-        """The first exit rule a held position meets now ('' if none); prices compared in int KRW."""
-        r = self.rules
+    def _decide_exit(self, code: str, slot: Slot, pos: PositionState, ctx: StrategyContext) -> None:
+        """Apply the exit rules to a held position with the last trade seen (never a base price)."""
         tick = ctx.last_tick(code)
-        if tick is not None:
-            last = tick.price
-            if slot.stop_price and last <= slot.stop_price:
-                return "stop"
-            if r.stop_loss_bp and last <= price_at_or_below(pos.cost_basis, pos.qty, r.stop_loss_bp):
-                return "stop_loss"
-            armed = not r.trailing_arm_bp or slot.high >= price_at_or_above(
-                pos.cost_basis, pos.qty, r.trailing_arm_bp
-            )
-            if r.trailing_bp and slot.high and armed and last <= slot.high * (BP - r.trailing_bp) // BP:
-                return "trailing_stop"
-            if r.take_profit_bp and last >= price_at_or_above(pos.cost_basis, pos.qty, r.take_profit_bp):
-                return "take_profit"
         opened = ctx.opened_at(code)
-        if r.max_hold is not None and opened is not None and ctx.now() >= opened + r.max_hold:
-            return "max_hold"
-        return ""
+        slot.exit_reason = exit_rule(
+            self.rules,
+            pos,
+            last=tick.price if tick else 0,
+            high=slot.high,
+            stop_price=slot.stop_price,
+            held_for=None if opened is None else ctx.now() - opened,
+        )
+        if slot.exit_reason:
+            ctx.log.info(
+                "exit_decided", symbol=code, reason=slot.exit_reason, last=tick.price if tick else None
+            )
 
     def _failed(self, code: str, side: Side, why: str, ctx: StrategyContext) -> None:
         """Back off after a denial or rejection; count failed exits and give up after `max_attempts`."""

@@ -37,8 +37,9 @@ from bot.domain.market import ConditionExit, ConditionHit, Tick, TimerFired
 from bot.domain.orders import Command, OrderCanceled, OrderDenied, OrderFilled, OrderRejected
 from bot.domain.values import Side
 from bot.engine.strategy import StrategyContext, StrategyEvent
-from strategies._desk import Desk, DeskRules
+from strategies._desk import Desk
 from strategies._params import TradeParams
+from strategies._rules import DeskRules
 
 _STAY = "stay:"
 

@@ -33,8 +33,9 @@ from pydantic import Field
 from bot.domain.market import Tick, TimerFired
 from bot.domain.orders import Command, OrderCanceled, OrderDenied, OrderFilled, OrderRejected
 from bot.engine.strategy import StrategyContext, StrategyEvent
-from strategies._desk import Desk, DeskRules
+from strategies._desk import Desk
 from strategies._params import Symbols, TimeOfDay, TradeParams, today_at
+from strategies._rules import DeskRules
 
 
 class OpeningRangeParams(TradeParams):

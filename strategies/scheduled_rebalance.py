@@ -31,8 +31,9 @@ from pydantic import Field, ValidationInfo, field_validator
 from bot.domain.market import Tick, TimerFired
 from bot.domain.orders import Command, OrderCanceled, OrderDenied, OrderFilled, OrderRejected
 from bot.engine.strategy import StrategyContext, StrategyEvent
-from strategies._desk import Desk, DeskRules
+from strategies._desk import Desk
 from strategies._params import OptionalTime, OrderParams, Symbols, TimeOfDay, today_at
+from strategies._rules import DeskRules
 
 _BUY = "buy"
 

@@ -14,7 +14,7 @@ import strategies.scheduled_rebalance
 from bot.config import StrategyConfig
 from bot.engine.strategy import Strategy, build_strategy, find_plugin
 from bot.errors import ConfigError
-from strategies._desk import DeskRules
+from strategies._rules import DeskRules
 
 PLUGINS = ("condition_entry", "opening_range_breakout", "scheduled_rebalance")
 MODULES = (strategies.condition_entry, strategies.opening_range_breakout, strategies.scheduled_rebalance)
@@ -56,8 +56,8 @@ def test_the_docstring_example_builds(module: Any) -> None:
 
 
 def test_private_helper_modules_are_not_plugins() -> None:
-    """strategies/_desk.py and _params.py have no Plugin: asking for them is a lookup error."""
-    for name in ("_desk", "_params"):
+    """strategies/_desk.py, _params.py and _rules.py have no Plugin: asking for them is a lookup error."""
+    for name in ("_desk", "_params", "_rules"):
         with pytest.raises(LookupError, match="no strategy plugin"):
             find_plugin(name)
 
