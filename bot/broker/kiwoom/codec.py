@@ -227,6 +227,8 @@ def _int(values: dict[str, Any], fid: str, rtype: str, required: bool = False) -
             return int(s)
         except ValueError:
             pass
+    elif type(s) is int:
+        return s
     raise ProtocolError(f"REAL {rtype}: FID {fid} expected a number, got {s!r}")
 
 
@@ -286,10 +288,10 @@ class RealDecoder:
         if type(entry) is not dict:
             raise ProtocolError(f"REAL entry: expected an object, got {type(entry).__name__}")
         rtype = entry.get("type")
-        decoder = self._decoders.get(rtype)  # type: ignore[arg-type]
+        if type(rtype) is not str:
+            raise ProtocolError(f"REAL entry: expected a string 'type', got {rtype!r}")
+        decoder = self._decoders.get(rtype)
         if decoder is None:
-            if type(rtype) is not str:
-                raise ProtocolError(f"REAL entry: expected a string 'type', got {rtype!r}")
             return None
         values = entry.get("values")
         if type(values) is not dict:

@@ -16,9 +16,15 @@ Semantics of commands (the session owns the desired state and restores it after 
   reconnect and its fresh snapshot is emitted on `events()` as a `ConditionSnapshot`.
 - `condition_stop` forgets the condition at once and sends CNSRCLR if connected, waiting only briefly.
 - Queries (`condition_list`, `condition_search`) wait for the session up to `command_wait_s` and raise
-  `BrokerUnreachable` if it does not come; a reply that does not come raises `OutcomeUnknown`.
+  `BrokerUnreachable` if it does not come; if the socket drops mid-query they run again on the next
+  one; a reply that does not come raises `OutcomeUnknown`. A one-shot search is not restored.
+- A REG/REMOVE ack that does not come (or is abandoned by a cancelled caller) ends the connection:
+  acks are matched by order, so the resync on a fresh socket is the only safe way on.
 
-Events go to one bounded, lossless stream: when the consumer lags, the reader waits (backpressure).
+Events go to one bounded, lossless stream: when the consumer lags, the reader waits (backpressure;
+a consumer stalled for `event_send_timeout_s` fails the session). `run()` returns after a kick and
+closes the stream. Pieces: `ws_conn` (one socket, reply routing), `ws_conditions` (condition TRs),
+`ws_frames` (frames sent and replies read), `subscriptions` (REG groups), `codec` (REAL decoding).
 """
 
 from __future__ import annotations

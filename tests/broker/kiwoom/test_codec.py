@@ -396,3 +396,40 @@ def test_subscriptions_itemless_types_and_named_groups() -> None:
     assert (rm.trnm, rm.grp_no, rm.items, rm.types) == ("REMOVE", "7", ("005930",), ("0B",))
     subs.apply(rm)
     assert subs.groups() == {}
+
+
+def test_garbage_entries_only_ever_raise_protocol_error(decoder: RealDecoder) -> None:
+    """Thousands of randomly mangled entries either decode or raise ProtocolError — nothing else."""
+    import random
+
+    rng = random.Random(5)
+    junk: list[Any] = [None, 1, 2.5, True, "", "x", "-", "+", "0", "--1", "1e3", "٣", [], {}, ["a"], {"a": 1}]
+    templates = [TICK_0B, ORDER_ACCEPTED, _entry("0D", {"21": "090000", "41": "+100", "61": "5"})]
+    templates += [_entry("1h", {"9001": "005930", "1225": "정적", "1224": ""})]
+    templates += [
+        _entry("02", {"841": "1", "9001": "005930", "843": "I"}),
+        _entry("04", {"9001": "A005930", "930": "1"}),
+    ]
+    outcomes = {"ok": 0, "error": 0}
+    for _ in range(5000):
+        entry = json.loads(json.dumps(rng.choice(templates)))
+        for _ in range(rng.randint(1, 3)):
+            where = rng.random()
+            fids = list(entry["values"]) or ["x"]
+            if where < 0.6:
+                entry["values"][rng.choice(fids)] = rng.choice(junk)
+            elif where < 0.7:
+                entry["values"].pop(rng.choice(fids), None)
+            elif where < 0.8:
+                entry["type"] = rng.choice(junk)
+            elif where < 0.9:
+                entry["item"] = rng.choice(junk)
+            else:
+                entry = rng.choice(junk)
+                break
+        try:
+            decoder.decode_entry(entry)
+            outcomes["ok"] += 1
+        except ProtocolError:
+            outcomes["error"] += 1
+    assert outcomes["ok"] > 100 and outcomes["error"] > 1000
