@@ -165,7 +165,7 @@ class Desk:
             reason=reason,
         )
         if cmd is None:
-            ctx.log.info("entry_skipped", symbol=code, reason="position too small for one share", krw=krw)
+            ctx.log.debug("entry_skipped", symbol=code, reason="too small for one share", krw=krw)
             return []
         slot = self.slot(code)
         slot.entries += 1
