@@ -20,10 +20,11 @@ from typing import Any
 
 import aiosqlite
 import anyio
+import structlog
 
 from bot.domain.orders import IntentRecord, IntentState
 from bot.domain.values import check_stock_code
-from bot.store import writes
+from bot.store import lock, writes
 from bot.store.codec import encode_detail, format_time, trade_date_of
 from bot.store.connection import DEFAULT_BUSY_TIMEOUT_MS, open_read_connection, open_write_connection
 from bot.store.errors import StoreFailed
@@ -32,6 +33,8 @@ from bot.store.reader import JournalQueries
 from bot.store.schema import rollback_quietly
 from bot.store.validate import check_fill, check_int, check_intent, check_kind, require
 from bot.store.writer import Writer, WriterStats
+
+log = structlog.get_logger(__name__)
 
 
 async def _pragma_int(conn: aiosqlite.Connection, pragma: str) -> int:
@@ -59,6 +62,9 @@ class Store(JournalQueries):
     ) -> AsyncIterator[Store]:
         """Open (create, migrate) the journal at `path` and run its writer task while the block runs.
 
+        Only one `Store` may have a journal open at a time (an advisory lock beside the file): a
+        second daemon gets `StoreFailed` instead of a second writer.
+
         `write_timeout` bounds every write, queueing included; `queue_size` bounds the command queue
         (backpressure); `max_batch` bounds one group commit.
         """
@@ -67,26 +73,35 @@ class Store(JournalQueries):
             "queue_size and max_batch must be >= 1 and write_timeout > 0",
         )
         journal_path = Path(path)
-        conn = await open_write_connection(journal_path, busy_timeout_ms=busy_timeout_ms)
+        lock_fd = lock.acquire(journal_path)
         try:
-            read_conn = await open_read_connection(journal_path, busy_timeout_ms=busy_timeout_ms)
+            conn = await open_write_connection(journal_path, busy_timeout_ms=busy_timeout_ms)
+            try:
+                read_conn = await open_read_connection(journal_path, busy_timeout_ms=busy_timeout_ms)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await conn.close()
+                raise
         except BaseException:
-            with anyio.CancelScope(shield=True):
-                await conn.close()
+            lock.release(lock_fd)
             raise
         writer = Writer(conn, journal_path, queue_size=queue_size, timeout=write_timeout, max_batch=max_batch)
         store = cls(journal_path, writer, read_conn)
         body_error: Exception | None = None
-        async with anyio.create_task_group() as tg:
-            await tg.start(writer.run)
-            try:
-                yield store
-            except Exception as exc:  # re-raised below, unwrapped by the task group
-                body_error = exc
-            finally:
-                with anyio.CancelScope(shield=True):
-                    await writer.aclose()
-                    await read_conn.close()
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(writer.run)
+                log.info("store_opened", path=str(journal_path))
+                try:
+                    yield store
+                except Exception as exc:  # re-raised below, unwrapped by the task group
+                    body_error = exc
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await writer.aclose()
+                        await read_conn.close()
+        finally:
+            lock.release(lock_fd)  # only after the writer task closed its connection
         if body_error is not None:
             raise body_error
 

@@ -45,7 +45,7 @@ async def test_disk_full_during_fills_leaves_no_partial_rows(journal_path: Path,
             await store.append_journal("reconnect", None, time=at(99_999))
         with pytest.raises(StoreFailed, match="refused"):
             await store.insert_intent(make_intent("i2"))
-        assert anyio.current_time() - started < 0.05
+        assert anyio.current_time() - started < 0.5  # refused at once, not after the 5 s write timeout
 
         async with StoreReader.open(journal_path) as cli:
             intent = await cli.get_intent("i1")

@@ -104,7 +104,7 @@ async def test_a_hung_write_fails_the_store_and_withdraws_queued_ones(journal_pa
         await release.wait()  # a disk that stopped answering
 
     async with running_writer(journal_path, timeout=0.2) as writer:
-        errors: list[BaseException] = []
+        errors: dict[str, BaseException] = {}
 
         async def run(which: str) -> None:
             try:
@@ -113,15 +113,15 @@ async def test_a_hung_write_fails_the_store_and_withdraws_queued_ones(journal_pa
                 else:
                     await append(writer, 2)
             except StoreFailed as exc:
-                errors.append(exc)
+                errors[which] = exc
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(run, "hung")
             await anyio.wait_all_tasks_blocked()
             tg.start_soon(run, "queued")
-        assert type(errors[0]) is StoreFailed and "did not finish within 0.2s" in str(errors[0])
-        assert isinstance(errors[1], StoreTimeout)
-        assert writer.failure is errors[0]
+        assert type(errors["hung"]) is StoreFailed and "did not finish within 0.2s" in str(errors["hung"])
+        assert isinstance(errors["queued"], StoreTimeout)
+        assert writer.failure is errors["hung"]
         release.set()
         with pytest.raises(StoreFailed, match="refused: the journal is failed"):
             await append(writer, 3)
@@ -165,3 +165,51 @@ async def test_store_block_errors_propagate_unwrapped_and_close_the_store(journa
     with pytest.raises(StoreFailed, match="closed"):
         await store.append_journal("reconnect", None, time=at(2))
     assert (await raw_counts(journal_path))["journal"] == 1
+
+
+@pytest.mark.anyio
+async def test_cancelling_the_daemon_scope_flushes_queued_writes_and_closes(journal_path: Path) -> None:
+    """SIGTERM-style cancellation: the batch in flight and every append still queued reach the file."""
+    async with Store.open(journal_path):
+        pass  # create the journal so the blocker below has a file to lock
+    blocker = await aiosqlite.connect(journal_path, isolation_level=None)
+    cancelled = anyio.Event()
+
+    async def release_lock_once_cancelled() -> None:
+        await cancelled.wait()
+        await blocker.execute("ROLLBACK")
+
+    try:
+        await blocker.execute("BEGIN IMMEDIATE")  # keeps the writer's first batch in flight
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(release_lock_once_cancelled)
+            with anyio.CancelScope() as scope:
+                async with Store.open(journal_path, max_batch=10) as store, anyio.create_task_group() as tg:
+
+                    async def append_one(n: int) -> None:
+                        await store.append_journal("condition_hit", {"n": n}, time=at(n))
+
+                    for n in range(50):
+                        tg.start_soon(append_one, n)
+                    await anyio.wait_all_tasks_blocked()  # 10 in flight, 40 queued, 50 callers waiting
+                    scope.cancel()
+                    cancelled.set()
+    finally:
+        await blocker.close()
+    assert (await raw_counts(journal_path))["journal"] == 50
+    assert store.writer_stats.transactions >= 5
+    with pytest.raises(StoreFailed, match="closed"):
+        await store.append_journal("reconnect", None, time=at(99))
+
+
+@pytest.mark.anyio
+async def test_only_one_store_may_write_a_journal(journal_path: Path) -> None:
+    """A second daemon opening the same journal is refused; once the first closes, it may open."""
+    async with Store.open(journal_path) as first:
+        with pytest.raises(StoreFailed, match="already open for writing by another process"):
+            async with Store.open(journal_path):
+                pass  # pragma: no cover
+        await first.append_journal("reconnect", None, time=at(1))
+    async with Store.open(journal_path) as second:
+        await second.append_journal("reconnect", None, time=at(2))
+    assert (await raw_counts(journal_path))["journal"] == 2
