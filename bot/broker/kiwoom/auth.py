@@ -205,11 +205,14 @@ class TokenManager:
         return _Token(value=value, expires_at=expires_at, refresh_at=refresh_at)
 
     async def _post_with_retry(self, api_id: str, path: str, body: dict[str, str]) -> Reply:
-        """A token TR, retried on NotProcessed-but-transient and unknown outcomes (both idempotent)."""
+        """A token TR, retried on transient and unknown outcomes (both idempotent).
+
+        It takes the throttle's priority lane: every caller is waiting for it, cancels included.
+        """
         attempt = 1
         while True:
             try:
-                return await self._http.post(api_id, path, body)
+                return await self._http.post(api_id, path, body, priority=True)
             except (RateLimited, BrokerUnreachable, OutcomeUnknown) as error:
                 if attempt >= self._retry.attempts:
                     raise

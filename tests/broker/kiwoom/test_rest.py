@@ -5,12 +5,15 @@ from __future__ import annotations
 import itertools
 import json
 import socket
+from pathlib import Path
 
 import httpx
 import pytest
 import structlog
 
+from bot.broker.kiwoom.endpoints import KiwoomEndpoints
 from bot.broker.kiwoom.replies import classify, msg_code, read_reply
+from bot.broker.kiwoom.rest import open_rest
 from bot.broker.kiwoom.retry import RetryPolicy
 from bot.clock import ManualClock, SimClock, kst
 from bot.errors import (
@@ -24,9 +27,9 @@ from bot.errors import (
     RequestRefused,
     ServiceFailed,
 )
-from bot.sim import SimEndpoints
+from bot.sim import SIM_APPKEY, SIM_SECRETKEY, SimEndpoints
 
-from .rest_support import SimFactory, wired
+from .rest_support import SIM_CREDENTIALS, SimFactory, wired
 
 pytestmark = pytest.mark.anyio
 
@@ -340,3 +343,49 @@ async def test_connection_refused_is_broker_unreachable(make_sim: SimFactory) ->
             assert info.value.api_id == "au10001"  # the token call was the first to fail
             assert "cannot connect" in str(info.value)
             assert w.sent.of("ka00001") == []
+
+
+async def test_service_error_is_service_failed_and_not_retried(make_sim: SimFactory) -> None:
+    """return_code 7 with [1902] (no such instrument) raises ServiceFailed carrying the code, once."""
+    clock = ManualClock(START)
+    async with make_sim(clock=clock) as (sim, ep), wired(sim, ep, clock) as w:
+        with pytest.raises(ServiceFailed) as info:
+            await w.accounts.stock_info("999999")
+        assert (info.value.api_id, info.value.return_code, info.value.msg_code) == ("ka10001", 7, "1902")
+        assert sim.stats.rest_calls["ka10001"] == 1
+
+
+async def test_open_rest_builds_a_working_client(make_sim: SimFactory, tmp_path: Path) -> None:
+    """open_rest wires pool, throttle, token manager and client from endpoints and credentials."""
+    clock = ManualClock(START)
+    async with make_sim(clock=clock) as (sim, ep):
+        endpoints = KiwoomEndpoints.for_mode("live", rest_url=ep.rest_url, ws_url=ep.ws_url)
+        async with open_rest(endpoints, SIM_CREDENTIALS, clock, state_dir=tmp_path) as rest:
+            assert (await rest.call("ka00001"))["acctNo"] == sim.settings.account_no
+            assert rest.http.throttle.interval_s == pytest.approx(0.21)
+            assert rest.tokens.cache_path is not None and rest.tokens.cache_path.exists()
+        assert sim.stats.rest_calls["au10001"] == 1
+
+
+async def test_rest_logs_carry_api_id_and_latency_but_no_secret(make_sim: SimFactory) -> None:
+    """Every REST log line names the api-id; none contains the token or the keys, even on a refusal."""
+    clock = ManualClock(START)
+    async with make_sim(clock=clock) as (sim, ep), wired(sim, ep, clock) as w:
+        with structlog.testing.capture_logs() as logs:
+            old = await w.tokens.get()
+            sim.faults.expire_tokens()
+            await w.rest.call("ka00001")
+            new = await w.tokens.get()
+        rest_lines = [e for e in logs if e["event"] in ("rest_called", "rest_call_failed")]
+        assert [(e["api_id"], e["event"]) for e in rest_lines] == [
+            ("au10001", "rest_called"),
+            ("ka00001", "rest_call_failed"),
+            ("au10001", "rest_called"),
+            ("ka00001", "rest_called"),
+        ]
+        assert all(isinstance(e["latency_ms"], float) for e in rest_lines)
+        assert rest_lines[1]["msg_code"] == "8005" and rest_lines[1]["return_code"] == 3
+        for entry in logs:
+            text = repr(entry)
+            for secret in (old, new, SIM_APPKEY, SIM_SECRETKEY):
+                assert secret not in text
