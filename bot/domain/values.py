@@ -57,3 +57,11 @@ def check_stock_code(code: str) -> str:
     if not STOCK_CODE.match(code):
         raise ValueError(f"stock code must be 6 characters like '005930', got {code!r}")
     return code
+
+
+class TradingState(StrEnum):
+    """The kill switch, persisted so it survives restarts (design §7 invariant 4)."""
+
+    ACTIVE = "ACTIVE"  # entries and exits allowed
+    REDUCING = "REDUCING"  # only orders that reduce positions
+    HALTED = "HALTED"  # no new orders; cancels (and configured exits) only

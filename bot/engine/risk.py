@@ -13,23 +13,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
 from bot.config import RiskConfig, StrategyConfig
 from bot.domain.orders import CancelOrder, Command, IntentState, ModifyOrder, SubmitOrder
-from bot.domain.values import OrderType, Side, Venue
+from bot.domain.values import OrderType, Side, TradingState, Venue
 from bot.engine.market_state import MarketState
 from bot.engine.portfolio import Portfolio, reserve_price
 from bot.market.ticks import InstrumentKind, is_on_tick
-
-
-class TradingState(StrEnum):
-    """The kill switch, persisted so it survives restarts."""
-
-    ACTIVE = "ACTIVE"
-    REDUCING = "REDUCING"
-    HALTED = "HALTED"
 
 
 @dataclass(frozen=True, slots=True)

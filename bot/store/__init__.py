@@ -20,6 +20,7 @@ task, group commit, failure state), `writes` (transaction bodies), `validate` (i
 `pnl` (average-cost arithmetic), `codec` (time and JSON text), `rows` and `models` (records), `errors`.
 """
 
+from bot.domain.values import TradingState
 from bot.store.control import change_trading_state
 from bot.store.errors import (
     DuplicateIntent,
@@ -42,7 +43,6 @@ from bot.store.models import (
     JournalKind,
     OrderRow,
     PositionRow,
-    TradingState,
     TradingStateRecord,
 )
 from bot.store.reader import JournalQueries, StoreReader

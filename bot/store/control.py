@@ -14,11 +14,12 @@ from pathlib import Path
 
 import anyio
 
+from bot.domain.values import TradingState
 from bot.store import writes
 from bot.store.codec import format_time
 from bot.store.connection import DEFAULT_BUSY_TIMEOUT_MS, describe, open_write_connection
 from bot.store.errors import StoreFailed
-from bot.store.models import TradingState, TradingStateRecord
+from bot.store.models import TradingStateRecord
 from bot.store.schema import rollback_quietly
 
 

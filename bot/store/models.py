@@ -11,22 +11,10 @@ from enum import StrEnum
 from typing import Any
 
 from bot.domain.orders import IntentRecord, IntentState
-from bot.domain.values import Side
+from bot.domain.values import Side, TradingState
 
 EXTERNAL_STRATEGY = "_external"
 """Reserved strategy name under which positions from orders the bot did not place are kept."""
-
-
-class TradingState(StrEnum):
-    """The persisted kill switch: what the daemon may do (design §7 invariant 4).
-
-    The values are those of `bot.engine.risk.TradingState`, so either enum converts to the other by
-    value (`TradingState(engine_state)`); the store cannot import the engine (it sits below it).
-    """
-
-    ACTIVE = "ACTIVE"  # entries and exits allowed
-    REDUCING = "REDUCING"  # only orders that reduce positions
-    HALTED = "HALTED"  # no new orders; cancels (and configured exits) only
 
 
 class FillSource(StrEnum):

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from bot.domain.orders import IntentRecord, IntentState, SubmitOrder
-from bot.domain.values import OrderType, Side, Venue
+from bot.domain.values import OrderType, Side, TradingState, Venue
 from bot.store.codec import decode_detail, parse_date, parse_time
 from bot.store.models import (
     DailyPnl,
@@ -16,7 +16,6 @@ from bot.store.models import (
     JournalEntry,
     OrderRow,
     PositionRow,
-    TradingState,
     TradingStateRecord,
 )
 

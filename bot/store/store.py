@@ -23,12 +23,12 @@ import anyio
 import structlog
 
 from bot.domain.orders import IntentRecord, IntentState
-from bot.domain.values import check_stock_code
+from bot.domain.values import TradingState, check_stock_code
 from bot.store import lock, writes
 from bot.store.codec import encode_detail, format_time, trade_date_of
 from bot.store.connection import DEFAULT_BUSY_TIMEOUT_MS, open_read_connection, open_write_connection
 from bot.store.errors import StoreFailed
-from bot.store.models import Fill, PositionRow, TradingState, TradingStateRecord
+from bot.store.models import Fill, PositionRow, TradingStateRecord
 from bot.store.reader import JournalQueries
 from bot.store.schema import rollback_quietly
 from bot.store.validate import check_fill, check_int, check_intent, check_kind, require

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.domain.orders import IntentRecord, IntentState
+from bot.domain.values import TradingState
 from bot.store.codec import encode_detail
 from bot.store.errors import DuplicateIntent, FillConflict, Overfill, UnknownIntent
-from bot.store.models import EXTERNAL_STRATEGY, Fill, PositionRow, TradingState, TradingStateRecord
+from bot.store.models import EXTERNAL_STRATEGY, Fill, PositionRow, TradingStateRecord
 from bot.store.pnl import Holding, apply_trade
 from bot.store.rows import FILL_COLUMNS, POSITION_COLUMNS, position_from_row, trading_state_from_row
 
@@ -225,7 +226,7 @@ async def _upsert_position(
         "avg_price = excluded.avg_price, realized_pnl = positions.realized_pnl + excluded.realized_pnl, "
         "fees = positions.fees + excluded.fees, taxes = positions.taxes + excluded.taxes, "
         "updated_at = excluded.updated_at",
-        (strategy, code, holding.qty, holding.cost, holding.avg_price, realized, fee, tax, time),
+        (strategy, code, holding.qty, holding.cost_basis, holding.avg_price, realized, fee, tax, time),
     )
 
 
@@ -240,7 +241,7 @@ async def adjust_position(
         "INSERT INTO positions (strategy, code, qty, cost_basis, avg_price, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (strategy, code) DO UPDATE SET qty = excluded.qty, "
         "cost_basis = excluded.cost_basis, avg_price = excluded.avg_price, updated_at = excluded.updated_at",
-        (strategy, code, holding.qty, holding.cost, holding.avg_price, time),
+        (strategy, code, holding.qty, holding.cost_basis, holding.avg_price, time),
     )
     detail = {
         "reason": reason,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bot.domain.position import PositionState, apply_fill
 from bot.domain.values import Side
 
@@ -32,8 +30,15 @@ def test_partial_sells_remove_basis_without_drift() -> None:
     assert pos.realized_pnl == proceeds - total_cost
 
 
-def test_oversell_is_refused() -> None:
-    """Selling more than held raises instead of going short."""
+def test_partial_close_rounds_the_removed_cost_up() -> None:
+    """Selling 1 of 3 shares bought for 10,001 total removes 3,334 (never overstating the gain)."""
+    pos = PositionState(qty=3, cost_basis=10_001)
+    after = apply_fill(pos, Side.SELL, 1, 3_334, fee=0, tax=0)
+    assert (after.qty, after.cost_basis, after.realized_pnl) == (2, 6_667, 0)
+
+
+def test_oversell_is_recorded_as_a_short() -> None:
+    """A broker-reported sell beyond the holding is recorded truthfully: the excess opens a short."""
     pos = apply_fill(PositionState(), Side.BUY, 1, 5_000, fee=0, tax=0)
-    with pytest.raises(ValueError, match="exceeds"):
-        apply_fill(pos, Side.SELL, 2, 5_000, fee=0, tax=0)
+    after = apply_fill(pos, Side.SELL, 3, 5_100, fee=0, tax=0)
+    assert (after.qty, after.cost_basis, after.realized_pnl) == (-2, -10_200, 100)

@@ -19,30 +19,30 @@ def test_sell_realizes_price_minus_average_cost_minus_its_fee_and_tax() -> None:
     """(sell − avg) × qty − fee − tax of the sell; buy fees are realized when paid."""
     h, r1 = apply_trade(Holding(), Side.BUY, 10, 10_000, 15, 0)
     h, r2 = apply_trade(h, Side.BUY, 10, 11_000, 16, 0)
-    assert (h, h.avg_price, r1, r2) == (Holding(20, 210_000), 10_500, -15, -16)
+    assert (h.qty, h.cost_basis, h.avg_price, r1, r2) == (20, 210_000, 10_500, -15, -16)
     h, r3 = apply_trade(h, Side.SELL, 5, 12_000, 9, 108)
     assert r3 == (12_000 - 10_500) * 5 - 9 - 108 == 7_383
-    assert h == Holding(15, 157_500) and h.avg_price == 10_500
+    assert (h.qty, h.cost_basis, h.avg_price) == (15, 157_500, 10_500)
 
 
 def test_rounding_never_overstates_a_gain_and_leaves_no_residue() -> None:
     """A fractional average cost is rounded against the gain per partial sell; the last sell settles it."""
     h, _ = apply_trade(Holding(), Side.BUY, 3, 1_000, 0, 0)
     h, _ = apply_trade(h, Side.BUY, 1, 1_001, 0, 0)
-    assert (h.cost, h.avg_price) == (4_001, 1_000)  # exact average 1000.25
+    assert (h.cost_basis, h.avg_price) == (4_001, 1_000)  # exact average 1000.25
     h, r1 = apply_trade(h, Side.SELL, 1, 1_100, 0, 0)
     assert r1 == 1_100 - 1_001  # cost share ceil(4001 / 4) = 1001
     h, r2 = apply_trade(h, Side.SELL, 3, 1_100, 0, 0)
-    assert h == Holding(0, 0)
+    assert (h.qty, h.cost_basis) == (0, 0)
     assert r1 + r2 == 4 * 1_100 - 4_001
 
 
 def test_selling_more_than_held_flips_to_a_short_at_the_fill_price() -> None:
     """An oversell closes the holding and opens the excess short; covering realizes (avg − price) × qty."""
     h, r1 = apply_trade(Holding(3, 30_000), Side.SELL, 5, 12_000, 0, 0)
-    assert (h, r1) == (Holding(-2, -24_000), (12_000 - 10_000) * 3)
+    assert (h.qty, h.cost_basis, r1) == (-2, -24_000, (12_000 - 10_000) * 3)
     h, r2 = apply_trade(h, Side.BUY, 2, 11_500, 7, 0)
-    assert (h, r2) == (Holding(0, 0), (12_000 - 11_500) * 2 - 7)
+    assert (h.qty, h.cost_basis, r2) == (0, 0, (12_000 - 11_500) * 2 - 7)
 
 
 def test_bad_trade_numbers_are_refused() -> None:
