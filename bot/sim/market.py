@@ -212,13 +212,17 @@ class Market:
         self.step_index += 1
         trades: list[Trade] = []
         vis: list[ViEvent] = []
+        opening = False
         if not self._opened and phase in (Phase.CONTINUOUS, Phase.CLOSING_AUCTION, Phase.CLOSED):
             self._opened = True
             if phase is Phase.CONTINUOUS:
                 self._opening_match(now, trades)
+                opening = True
             else:
                 self._closed = phase is Phase.CLOSED  # started after the day: nothing trades today
-        if phase is Phase.CONTINUOUS:
+        if opening:
+            pass  # the opening match is this step's only print per symbol
+        elif phase is Phase.CONTINUOUS:
             self._continuous(now, trades, vis)
         elif phase is Phase.CLOSED and self._opened and not self._closed:
             self._closed = True

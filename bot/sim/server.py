@@ -187,7 +187,7 @@ class Simulator:
 
     async def _market_loop(self) -> None:
         step = self.settings.market_step_s
-        due = self.clock.now()
+        due = self.market.now  # steps fall on start + k*step, however late this task starts
         while True:
             due += timedelta(seconds=step)
             await self.clock.sleep_until(due)
