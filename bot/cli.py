@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import anyio
 
+from bot.log import configure_logging
+
 EXIT_OK = 0
 EXIT_USAGE = 64
 EXIT_CONFIG = 78
@@ -26,6 +28,7 @@ def _cmd_simulator(args: argparse.Namespace) -> int:
     """Serve the loopback Kiwoom exchange until interrupted."""
     from bot.sim.standalone import serve_standalone
 
+    configure_logging(args.log_level)
     if args.speed <= 0:
         _out(f"kiwoom-bot simulator: --speed must be > 0, got {args.speed}")
         return EXIT_USAGE
@@ -68,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--json", action="store_true", help="print one JSON line: rest_url, ws_url, appkey, secretkey"
     )
+    sim.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     sim.set_defaults(handler=_cmd_simulator)
     return parser
 
