@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from bot.domain.market import Tick
 from bot.domain.orders import (
@@ -30,12 +29,9 @@ from bot.domain.orders import (
 )
 from bot.domain.position import PositionState
 from bot.domain.values import Side
-from bot.engine.strategy import StrategyContext
+from bot.engine.strategy import StrategyContext, WorkingOrder
 from strategies._params import today_at
 from strategies._rules import CLOSE, DeskRules, exit_rule
-
-if TYPE_CHECKING:
-    from bot.engine.portfolio import WorkingOrder
 
 OrderEvent = OrderFilled | OrderCanceled | OrderRejected | OrderDenied
 _TIMER_KINDS = ("entry_timeout", "exit_timeout", "max_hold", "retry", "cancel")
@@ -226,13 +222,10 @@ class Desk:
             self._failed(cmd.code, cmd.side, f"denied by {event.rule}: {event.reason}", ctx)
             return self.step(cmd.code, ctx)
         if isinstance(event, OrderRejected):
-            # OrderRejected carries no side: a sell is only ever sent once the exit is decided.
-            side = Side.SELL if self.slot(event.code).exit_reason else Side.BUY
-            self._failed(event.code, side, f"rejected: {event.reason}", ctx)
+            self._failed(event.code, event.side, f"rejected: {event.reason}", ctx)
             return self.step(event.code, ctx)
-        # OrderCanceled names only the intent; every symbol is re-examined (there are few).
         self._cancels.pop(event.intent_id, None)
-        return self.step_all(ctx)
+        return self.step(event.code, ctx)
 
     def owns_timer(self, key: str) -> bool:
         """Whether a timer key is one the desk set."""
@@ -266,13 +259,6 @@ class Desk:
         return self.step(code, ctx)
 
     # --- the state machine -------------------------------------------------------------
-    def step_all(self, ctx: StrategyContext) -> list[Command]:
-        """`step` every symbol the desk knows."""
-        cmds: list[Command] = []
-        for code in sorted(self._slots):
-            cmds += self.step(code, ctx)
-        return cmds
-
     def step(self, code: str, ctx: StrategyContext) -> list[Command]:
         """Move one symbol on from what the portfolio says: notice a closed trade, decide and send exits."""
         slot = self._slots.get(code)

@@ -117,11 +117,14 @@ class OrderAccepted:
 
 @dataclass(frozen=True, slots=True)
 class OrderRejected:
-    """The broker refused an intent; terminal, nothing was placed."""
+    """The broker refused an intent; terminal, nothing was placed. `reject_code` is Kiwoom's code."""
 
     intent_id: str
-    reason: str
+    strategy: str
     code: str
+    side: Side
+    reason: str
+    reject_code: str
     time: datetime
 
 
@@ -158,7 +161,10 @@ class OrderCanceled:
     """The remaining quantity of an intent was canceled at the broker."""
 
     intent_id: str
+    strategy: str
     order_no: str
+    code: str
+    side: Side
     canceled_qty: int
     time: datetime
 

@@ -59,6 +59,17 @@ StrategyEvent = (
 
 ENTRY_POINT_GROUP = "kiwoom_bot.strategies"
 
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Strategy",
+    "StrategyContext",
+    "StrategyEvent",
+    "StrategyParams",
+    "WorkingOrder",
+    "build_strategy",
+    "find_plugin",
+]
+
 
 class StrategyParams(BaseModel):
     """Base for a plugin's `Params`: frozen, unknown keys rejected."""
@@ -92,7 +103,7 @@ class StrategyContext:
         market: MarketState,
         *,
         venue: Venue,
-        on_timer: Callable[[str, str, datetime], None],
+        on_timer: Callable[[str, str, datetime | None], None],
         on_watch: Callable[[str, str, bool], None],
     ) -> None:
         self.name = config.name
@@ -153,6 +164,10 @@ class StrategyContext:
         """Ask for a `TimerFired(key)` at `at` (engine clock); setting a key again moves it."""
         self._on_timer(self.name, key, at)
 
+    def cancel_timer(self, key: str) -> None:
+        """Forget a pending timer (no-op if none is set under `key`)."""
+        self._on_timer(self.name, key, None)
+
     def watch(self, code: str) -> None:
         """Ask for ticks of a symbol (the engine subscribes once for all strategies)."""
         self._on_watch(self.name, code, True)
@@ -175,7 +190,10 @@ class StrategyContext:
             return None
         kind = self._kind(code)
         price = floor_to_tick(ref, kind) if side is Side.BUY else ceil_to_tick(ref, kind)
-        price = add_ticks(price, offset_ticks if side is Side.BUY else -offset_ticks, kind)
+        try:
+            price = add_ticks(price, offset_ticks if side is Side.BUY else -offset_ticks, kind)
+        except ValueError:  # below the lowest tick: the lowest valid price is as aggressive as it gets
+            price = 1
         info = self._market.info(code)
         if info and info.upper_limit and info.lower_limit:
             price = min(max(price, info.lower_limit), info.upper_limit)

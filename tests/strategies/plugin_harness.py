@@ -235,14 +235,22 @@ class Harness:
         assert order is not None and order.state.is_working
         remaining = order.remaining_qty
         self.portfolio.set_facts(intent_id, order.facts.with_canceled())
-        return self.deliver(OrderCanceled(intent_id, order.order_no, remaining, self.clock.now()))
+        return self.deliver(
+            OrderCanceled(
+                intent_id, order.strategy, order.order_no, order.code, order.side, remaining, self.clock.now()
+            )
+        )
 
     def reject(self, intent_id: str, reason: str = "주문가능금액 부족") -> list[Command]:
         """The broker refused an order."""
         order = self.portfolio.order(intent_id)
         assert order is not None
         self.portfolio.set_facts(intent_id, order.facts.with_rejected())
-        return self.deliver(OrderRejected(intent_id, reason, order.code, self.clock.now()))
+        return self.deliver(
+            OrderRejected(
+                intent_id, order.strategy, order.code, order.side, reason, "855056", self.clock.now()
+            )
+        )
 
     # --- looking --------------------------------------------------------------------------
     def working(self, code: str | None = None, side: Side | None = None) -> list[WorkingOrder]:
