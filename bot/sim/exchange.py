@@ -147,17 +147,17 @@ class OrderEvent:
         )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Exchange:
     """The account bound to the simulator's app key, and its order desk."""
 
-    market: Market
+    market: Market = field(repr=False)
     cash: int
-    orders: dict[str, SimOrder] = field(default_factory=dict)
-    positions: dict[str, Holding] = field(default_factory=dict)
-    initial_cash: int = 0
-    _next_ord_no: int = 1
-    _next_fill_no: int = 1
+    orders: dict[str, SimOrder] = field(default_factory=dict, repr=False)
+    positions: dict[str, Holding] = field(default_factory=dict, repr=False)
+    initial_cash: int = field(default=0, init=False)
+    _next_ord_no: int = field(default=1, init=False, repr=False)
+    _next_fill_no: int = field(default=1, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.initial_cash = self.cash

@@ -18,7 +18,6 @@ from bot.sim.hub import SYSTEM_R10001, Hub, dumps
 
 log = structlog.get_logger(__name__)
 
-MalformedKind = Literal["non_json", "truncated", "unknown_trnm", "missing_fids", "bad_number", "binary"]
 MALFORMED_KINDS: tuple[str, ...] = (
     "non_json", "truncated", "unknown_trnm", "missing_fids", "bad_number", "binary",
 )  # fmt: skip
@@ -84,12 +83,12 @@ class Faults:
         self._hub.close_all(1000, SYSTEM_R10001)
 
     def malformed_frame(self, kind: str) -> None:
-        """Push one malformed frame of `kind` to every logged-in session."""
+        """Push one malformed frame of `kind` to every open session (logged in or not)."""
         if kind not in _BAD_FRAMES:
             expected = ", ".join(MALFORMED_KINDS)
             raise ValueError(f"malformed_frame kind must be one of {expected}; got {kind!r}")
         for session in self._hub.sessions:
-            if session.logged_in and not session.closed:
+            if not session.closed:
                 session.send_text(_BAD_FRAMES[kind])
 
     def push_condition(self, seq: str, code: str, kind: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.market.ticks import add_ticks
+from bot.market.ticks import tick_size
 from bot.sim.formatting import (
     hhmmss,
     padded9,
@@ -62,20 +62,21 @@ def _level_qty(s: SymbolState, price: int, level: int, step: int) -> int:
 
 def book_levels(s: SymbolState, step: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Ten (price, qty) ask levels and ten bid levels, best first; (0, 0) beyond the daily limits."""
+    kind, upper, lower = s.kind, s.upper, s.lower
     asks: list[tuple[int, int]] = []
-    bids: list[tuple[int, int]] = []
     price = s.ask
     for level in range(10):
-        if 0 < price <= s.upper:
+        if 0 < price <= upper:
             asks.append((price, _level_qty(s, price, level, step)))
-            price = add_ticks(price, 1, s.kind)
+            price += tick_size(price, kind)
         else:
             asks.append((0, 0))
+    bids: list[tuple[int, int]] = []
     price = s.bid
     for level in range(10):
-        if price >= s.lower and price > 0:
+        if price >= lower and price > 0:
             bids.append((price, _level_qty(s, price, level + 10, step)))
-            price = add_ticks(price, -1, s.kind) if price > 1 else 0
+            price = price - tick_size(price - 1, kind) if price > 1 else 0
         else:
             bids.append((0, 0))
     return asks, bids
@@ -86,28 +87,36 @@ def book_values(s: SymbolState, when: datetime, step: int) -> dict[str, str]:
     asks, bids = book_levels(s, step)
     base = s.base
     values: dict[str, str] = {"21": hhmmss(when)}
-    for n, (price, qty) in enumerate(asks, start=1):
-        values[str(40 + n)] = signed_price(price, base) if price else "0"
-        values[str(60 + n)] = str(qty)
-        values[str(80 + n)] = "0"
-    for n, (price, qty) in enumerate(bids, start=1):
-        values[str(50 + n)] = signed_price(price, base) if price else "0"
-        values[str(70 + n)] = str(qty)
-        values[str(90 + n)] = "0"
-    total_ask = sum(q for _, q in asks)
-    total_bid = sum(q for _, q in bids)
-    values.update({
-        "121": str(total_ask),
-        "122": "0",
-        "125": str(total_bid),
-        "126": "0",
-        "128": signed(total_bid - total_ask),
-        "129": ratio_2dp(total_bid, total_ask + total_bid),
-        "138": signed(total_ask - total_bid),
-        "139": ratio_2dp(total_ask, total_ask + total_bid),
-        "13": str(s.cum_vol),
-    })  # fmt: skip
+    total_ask = total_bid = 0
+    for n in range(10):
+        price, qty = asks[n]
+        total_ask += qty
+        values[_ASK_PX[n]] = signed_price(price, base) if price else "0"
+        values[_ASK_QTY[n]] = str(qty)
+        values[_ASK_CHG[n]] = "0"
+        price, qty = bids[n]
+        total_bid += qty
+        values[_BID_PX[n]] = signed_price(price, base) if price else "0"
+        values[_BID_QTY[n]] = str(qty)
+        values[_BID_CHG[n]] = "0"
+    values["121"] = str(total_ask)
+    values["122"] = "0"
+    values["125"] = str(total_bid)
+    values["126"] = "0"
+    values["128"] = signed(total_bid - total_ask)
+    values["129"] = ratio_2dp(total_bid, total_ask + total_bid)
+    values["138"] = signed(total_ask - total_bid)
+    values["139"] = ratio_2dp(total_ask, total_ask + total_bid)
+    values["13"] = str(s.cum_vol)
     return values
+
+
+_ASK_PX = tuple(str(41 + n) for n in range(10))
+_BID_PX = tuple(str(51 + n) for n in range(10))
+_ASK_QTY = tuple(str(61 + n) for n in range(10))
+_BID_QTY = tuple(str(71 + n) for n in range(10))
+_ASK_CHG = tuple(str(81 + n) for n in range(10))
+_BID_CHG = tuple(str(91 + n) for n in range(10))
 
 
 def vi_values(s: SymbolState, event: ViEvent) -> dict[str, str]:

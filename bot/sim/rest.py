@@ -179,7 +179,10 @@ class RestEndpoint:
             raise TrError(err_bad_field("body", "JSON 객체가 아닙니다"))
         for key, value in parsed.items():
             if not isinstance(value, str):
-                raise TrError(err_bad_field(str(key), f"문자열이어야 합니다(받은 값 {value!r})"))
+                # The value itself is not echoed: it may be a secret sent with the wrong type.
+                raise TrError(
+                    err_bad_field(str(key), f"문자열이어야 합니다(받은 형식 {type(value).__name__})")
+                )
         return parsed
 
     def _authorize(self, request: Request, api: SimApi, body: dict[str, str]) -> str:

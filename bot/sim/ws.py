@@ -4,6 +4,12 @@ One session = a reader (this coroutine), a writer draining the session's outbox,
 sends `{"trnm":"PING"}` every `ping_interval_s` wall seconds (one right away on connect, so a PING can
 precede the LOGIN ack, §13.2) and drops the session with SYSTEM R10002 when `max_unanswered_pings`
 go unanswered.
+
+Choices where the protocol is silent: `refresh: "0"` drops the registrations of the REG's own group
+only; `00`/`04` go to any session that registered the type (item ignored), `1h` with item `""` means
+every symbol; frames before LOGIN answer 100013 and frames without `trnm` answer 100002, unknown
+`trnm` 105108 (each code in `return_code` and in the `[CODE=..., MESSAGE=...]` text); during a stall
+every outgoing frame is discarded, as a dead feed would lose it.
 """
 
 from __future__ import annotations
