@@ -200,6 +200,7 @@ class Kernel:
         self.local_fills = local_fills
         self.venue = venue
         self._pending: list[tuple[StrategySlot, Command]] = []
+        self._cancel_on_ack: dict[str, tuple[StrategySlot, CancelOrder]] = {}
         self.slots: dict[str, StrategySlot] = {}
         self.stats = KernelStats()
         self.heartbeat = time.monotonic()
@@ -454,6 +455,12 @@ class Kernel:
         if isinstance(cmd, ModifyOrder):
             await self._deny(slot, cmd, "unsupported", "modify is not supported yet: cancel and re-enter")
             return
+        if isinstance(cmd, CancelOrder):
+            order = self.portfolio.order(cmd.intent_id)
+            if order is not None and order.state.is_working and not order.order_no:
+                # Not acknowledged yet: cancel the moment its number is known (or it is resolved).
+                self._cancel_on_ack[cmd.intent_id] = (slot, cmd)
+                return
         if isinstance(cmd, SubmitOrder) and cmd.side is Side.BUY and not self.synced:
             await self._deny(slot, cmd, "unsynced", "the feed is not synced with the broker: no entries")
             return
@@ -489,6 +496,14 @@ class Kernel:
             self.sink(event)
         for pending in self._orphans.pop(event.order_no, []):
             await self._on_order_event(pending, FillSource.WS)
+        self._release_cancel(event.intent_id)
+
+    def _release_cancel(self, intent_id: str) -> None:
+        """A cancel asked for before the order had a number goes out now (if still useful)."""
+        waiting = self._cancel_on_ack.pop(intent_id, None)
+        order = self.portfolio.order(intent_id)
+        if waiting is not None and order is not None and order.state.is_working and order.order_no:
+            self._pending.append(waiting)
 
     def _match_unnumbered(self, ev: OrderEvent) -> WorkingOrder | None:
         """An order we sent but whose number we do not know yet, of exactly this shape."""
@@ -527,6 +542,7 @@ class Kernel:
             order = self._match_unnumbered(ev)
             if order is not None:
                 order = self.portfolio.set_facts(order.intent_id, order.facts.with_order_no(ev.order_no))
+                self._release_cancel(order.intent_id)
         if order is None:
             self._orphans.setdefault(ev.order_no, []).append(ev)
             return
@@ -642,6 +658,7 @@ class Kernel:
             if not order.order_no:
                 order = self.portfolio.set_facts(order.intent_id, order.facts.with_order_no(sync.order_no))
                 await self._journal_state(order.intent_id, "adopted", sync.order_no)
+                self._release_cancel(order.intent_id)
                 detail.append(f"adopted {sync.order_no} for {order.intent_id}")
             await self._book_fill(
                 order, sync.cum_qty, sync.cum_amount, f"r{sync.cum_qty:07d}", FillSource.REST

@@ -1,0 +1,246 @@
+"""The composition root: builds every part once and runs them as one anyio task tree.
+
+    store → REST client + broker → WebSocket feed (logged in) → router → kernel (recovered and
+    reconciled before any strategy runs) → feed pump + realtime conditions → ready
+
+The only module that knows all parts (and, in simulator mode, the built-in exchange). Reconnects
+are the feed's business; the kernel never sees a socket. `run_daemon` returns a summary when the
+run ends (the demo's end of day, or cancellation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import structlog
+from anyio.abc import TaskStatus
+
+from bot.broker.kiwoom.auth import AppCredentials
+from bot.broker.kiwoom.broker import KiwoomBroker
+from bot.broker.kiwoom.endpoints import KiwoomEndpoints
+from bot.broker.kiwoom.rest import open_rest
+from bot.broker.kiwoom.throttle import Throttle
+from bot.broker.kiwoom.ws import KiwoomSocket
+from bot.broker.kiwoom.ws_settings import WsSettings
+from bot.clock import KST, Clock, LiveClock, SimClock
+from bot.config import BotConfig, load_credentials
+from bot.domain.values import Venue
+from bot.engine.kernel import Kernel, KernelInput, KernelStats
+from bot.engine.market_state import MarketState
+from bot.engine.portfolio import Portfolio
+from bot.engine.risk import RiskGate
+from bot.engine.router import Router
+from bot.engine.strategy import build_strategy
+from bot.engine.timers import Timers
+from bot.errors import ConfigError
+from bot.market.costs import CostModel, TaxSchedule
+from bot.market.guard import SessionGuard
+from bot.market.ticks import InstrumentKind
+from bot.store import Store
+
+log = structlog.get_logger(__name__)
+
+SIM_DEFAULT_DAY = date(2026, 11, 20)
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """What a run did, for the demo's closing summary and tests."""
+
+    stats: KernelStats
+    portfolio: Portfolio
+    market: MarketState
+    strategies: list[str]
+    started: datetime
+    ended: datetime
+    state: str
+    store_path: Path
+    disabled: list[str] = field(default_factory=list)
+
+
+class KiwoomFeed:
+    """The kernel's `FeedControl` over one Kiwoom WebSocket session: tick subscriptions by code."""
+
+    def __init__(self, socket: KiwoomSocket) -> None:
+        self._socket = socket
+
+    async def watch(self, codes: Sequence[str]) -> None:
+        """Subscribe 0B ticks for `codes` (the session restores them after every reconnect)."""
+        await self._socket.subscribe(list(codes), ["0B"])
+
+
+def _resolve_conditions(cfg: BotConfig, listed: Sequence[Any]) -> dict[str, str]:
+    """strategy name → condition seq, from names or seqs written in `[[strategy]] condition`."""
+    by_name = {c.name: c.seq for c in listed}
+    seqs = {c.seq for c in listed}
+    out: dict[str, str] = {}
+    for i, strat in enumerate(cfg.strategy):
+        if not strat.condition:
+            continue
+        if strat.condition in seqs:
+            out[strat.name] = strat.condition
+        elif strat.condition in by_name:
+            out[strat.name] = by_name[strat.condition]
+        else:
+            names = ", ".join(f"{c.seq}:{c.name}" for c in listed) or "none"
+            raise ConfigError(
+                f"strategy[{i}].condition: no saved condition search named {strat.condition!r} "
+                f"on this account (saved: {names})"
+            )
+    return out
+
+
+@asynccontextmanager
+async def _endpoints_and_keys(
+    cfg: BotConfig, clock: Clock, env: dict[str, str] | None, source: str
+) -> AsyncIterator[tuple[KiwoomEndpoints, AppCredentials]]:
+    """Where to connect and with which keys; in simulator mode, the built-in exchange itself."""
+    if cfg.broker.mode == "simulator":
+        from bot.sim import SIM_APPKEY, SIM_SECRETKEY, SimSettings, Simulator
+
+        day = date.fromisoformat(cfg.simulator.trading_day) if cfg.simulator.trading_day else SIM_DEFAULT_DAY
+        settings = SimSettings(
+            seed=cfg.simulator.seed,
+            speed=cfg.simulator.speed,
+            start=datetime.combine(day, cfg.simulator.start, KST),
+        )
+        sim = Simulator(settings, clock=clock)
+        async with sim.serve(host="127.0.0.1", port=0) as ep:
+            yield (
+                KiwoomEndpoints.for_mode("live", rest_url=ep.rest_url, ws_url=ep.ws_url),
+                AppCredentials(SIM_APPKEY, SIM_SECRETKEY),
+            )
+        return
+    creds = load_credentials(cfg.broker, env, source)
+    host_mode = "live" if cfg.broker.mode == "live" else "paper"
+    endpoints = KiwoomEndpoints.for_mode(
+        host_mode, rest_url=cfg.broker.rest_url or None, ws_url=cfg.broker.ws_url or None
+    )
+    yield endpoints, AppCredentials(creds.appkey, creds.secretkey)
+
+
+def make_clock(cfg: BotConfig) -> Clock:
+    """Simulated time for the simulator (a whole day in seconds), the wall clock otherwise."""
+    if cfg.broker.mode != "simulator":
+        return LiveClock()
+    day = date.fromisoformat(cfg.simulator.trading_day) if cfg.simulator.trading_day else SIM_DEFAULT_DAY
+    return SimClock(datetime.combine(day, cfg.simulator.start, KST), cfg.simulator.speed)
+
+
+async def run_daemon(
+    cfg: BotConfig,
+    *,
+    source: str,
+    sink: Callable[[object], None],
+    clock: Clock | None = None,
+    env: dict[str, str] | None = None,
+    stop_at: time | None = None,
+    ready: Callable[[], None] | None = None,
+    task_status: TaskStatus[Kernel] = anyio.TASK_STATUS_IGNORED,
+) -> RunSummary:
+    """Run the whole bot until cancelled (or until `stop_at` on the clock); returns what it did."""
+    if cfg.broker.mode == "dry-run":
+        raise ConfigError(f"{source}: broker.mode: dry-run is not available in this release yet")
+    clock = clock or make_clock(cfg)
+    started = clock.now()
+    market = MarketState()
+    portfolio = Portfolio()
+    strategies = {s.name: s for s in cfg.strategy if s.enabled}
+    plugins = [(i, s, build_strategy(s, source, i)) for i, s in enumerate(cfg.strategy) if s.enabled]
+    guard = SessionGuard.from_config(cfg.market)
+    risk = RiskGate(cfg.risk, strategies, guard, market)
+    costs = CostModel(TaxSchedule.shipped())
+
+    def kind_of(code: str) -> InstrumentKind:
+        info = market.info(code)
+        return InstrumentKind.ETF if info and info.is_etf else InstrumentKind.STOCK
+
+    async with AsyncExitStack() as stack:
+        endpoints, creds = await stack.enter_async_context(_endpoints_and_keys(cfg, clock, env, source))
+        cfg.store.path.parent.mkdir(parents=True, exist_ok=True)
+        store = await stack.enter_async_context(Store.open(cfg.store.path))
+        rate = cfg.broker.throttle.requests_per_s or (1.0 if endpoints.is_mock else 5.0)
+        rest = await stack.enter_async_context(
+            open_rest(
+                endpoints,
+                creds,
+                clock,
+                state_dir=cfg.broker.state_dir,
+                throttle=Throttle(rate),
+                timeout_s=cfg.broker.request_timeout_s,
+            )
+        )
+        broker = KiwoomBroker(rest, kind_of)
+        socket = KiwoomSocket(
+            endpoints.ws_url,
+            rest.tokens,
+            clock,
+            settings=WsSettings(
+                stale_after_s=cfg.broker.stale_after_s,
+                backoff_base_s=cfg.broker.reconnect_base_s,
+                backoff_cap_s=cfg.broker.reconnect_cap_s,
+            ),
+        )
+        inbox_send, inbox = anyio.create_memory_object_stream[KernelInput](10_000)
+        timers = Timers(clock)
+        router = Router(broker, store, clock, inbox_send.clone())
+        kernel = Kernel(
+            clock=clock,
+            store=store,
+            broker=broker,
+            router=router,
+            risk=risk,
+            portfolio=portfolio,
+            market=market,
+            timers=timers,
+            costs=costs,
+            feed=KiwoomFeed(socket),
+            sink=sink,
+            venue=Venue(cfg.broker.venue),
+        )
+        async with anyio.create_task_group() as tg:
+            await tg.start(socket.run)
+            listed = await socket.condition_list() if any(s.condition for s in cfg.strategy) else ()
+            seqs = _resolve_conditions(cfg, listed)
+            for _i, strat, plugin in plugins:
+                kernel.add_strategy(strat, plugin, seqs.get(strat.name, ""))
+            await socket.subscribe([], ["00", "04"])
+            await socket.subscribe([], ["1h"])
+
+            async def pump() -> None:
+                async with socket.events() as events:
+                    async for event in events:
+                        with anyio.fail_after(60):
+                            await inbox_send.send(event)
+
+            tg.start_soon(pump)
+            await tg.start(router.run)
+            await tg.start(timers.run, inbox_send.clone())
+            await tg.start(kernel.run, inbox, inbox_send.clone())
+            for seq in sorted(set(seqs.values())):
+                await socket.condition_search(seq, realtime=True)
+            log.info("daemon_ready", mode=cfg.broker.mode, strategies=list(strategies))
+            if ready is not None:
+                ready()
+            task_status.started(kernel)
+            if stop_at is not None:
+                await clock.sleep_until(datetime.combine(started.date(), stop_at, KST))
+                tg.cancel_scope.cancel()
+        return RunSummary(
+            stats=kernel.stats,
+            portfolio=portfolio,
+            market=market,
+            strategies=list(strategies),
+            started=started,
+            ended=clock.now(),
+            state=str(risk.state),
+            store_path=cfg.store.path,
+            disabled=[n for n, s in kernel.slots.items() if not s.enabled],
+        )
+    raise AssertionError("unreachable")
