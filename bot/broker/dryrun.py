@@ -28,7 +28,14 @@ Fill model (conservative; the engine calls `on_tick` for every tick before strat
   refused. Every print is treated as continuous trading: auctions are not modelled (the engine's
   session guard keeps orders inside allowed sessions); `expire_day()` cancels what is left at the
   close, as KRX day orders do not carry over. Prints match orders of their venue (SOR: any venue).
+- 최유리/최우선 (BEST_LIMIT/PRIORITY_LIMIT) get their price at submission from the last print's
+  quotes and are limits from then on; 조건부지정가 is a plain limit (no closing-auction conversion).
 - Costs from `CostModel` (0.015 % commission per side, date-keyed sell tax), see `dryrun_account`.
+
+Reference data: `set_reference(code, name, base, upper, lower)` or an `info_source` (e.g. the live
+client's ka10001 read, asked once a day per code); a code seen only in ticks is tradable without band
+checks. State lives in memory: after a restart, `seed_holding` and `first_order_no` let the app carry
+positions over and keep order numbers unique against the journal.
 
 Events — one rule: an event leaves through the call that caused it, exactly once.
 - `on_tick`, `on_vi` and `expire_day` are synchronous and RETURN the events the market caused (fills,

@@ -20,6 +20,7 @@ from bot.broker.dryrun_events import (
     rejected,
 )
 from bot.broker.dryrun_model import (
+    IMMEDIATE_TYPES,
     NO_ORDER_NO,
     QUOTE_PRICED_TYPES,
     DryOrder,
@@ -141,9 +142,7 @@ class DryDesk:
         """Check a well-formed order against the market and the account, then book it."""
         if cmd.order_type.needs_price and not is_on_tick(cmd.price, facts.kind):
             raise invalid(api_id, "ord_uv", f"on the {facts.kind.value} tick grid", cmd.price)
-        if facts.vi and cmd.order_type in (
-            OrderType.LIMIT_IOC, OrderType.MARKET_IOC, OrderType.LIMIT_FOK, OrderType.MARKET_FOK
-        ):  # fmt: skip
+        if facts.vi and cmd.order_type in IMMEDIATE_TYPES:
             raise rejected(
                 api_id, "RC4061", f"변동성완화장치(VI) 발동 중에는 IOC/FOK 주문을 할 수 없습니다 ({cmd.code})"
             )

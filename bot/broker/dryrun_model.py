@@ -29,6 +29,7 @@ NO_ORDER_NO = "0000000"  # FID 904 / orig_ord_no of an order that replaces nothi
 MARKET_TYPES = frozenset({OrderType.MARKET, OrderType.MARKET_IOC, OrderType.MARKET_FOK})
 IOC_TYPES = frozenset({OrderType.LIMIT_IOC, OrderType.MARKET_IOC})
 FOK_TYPES = frozenset({OrderType.LIMIT_FOK, OrderType.MARKET_FOK})
+IMMEDIATE_TYPES = IOC_TYPES | FOK_TYPES
 QUOTE_PRICED_TYPES = frozenset({OrderType.BEST_LIMIT, OrderType.PRIORITY_LIMIT})
 
 # FID 906 매매구분 text, as Kiwoom writes it (kiwoom-protocol.md §7.4).
@@ -119,7 +120,7 @@ class DryOrder:
     @property
     def immediate(self) -> bool:
         """IOC or FOK: only the first print after arrival may fill it; the rest is canceled."""
-        return self.order_type in IOC_TYPES or self.order_type in FOK_TYPES
+        return self.order_type in IMMEDIATE_TYPES
 
     @property
     def all_or_none(self) -> bool:

@@ -22,7 +22,7 @@ from bot.domain.market import Tick, ViKind, ViReleased, ViTriggered
 from bot.domain.orders import SubmitOrder
 from bot.domain.snapshots import StockInfo
 from bot.domain.values import OrderType, Side, Venue
-from bot.errors import BusinessRejected, InvalidRequest, OutcomeUnknown, ServiceFailed
+from bot.errors import BrokerUnreachable, BusinessRejected, InvalidRequest, OutcomeUnknown, ServiceFailed
 
 CODE = "005930"
 T0 = kst(2026, 3, 3, 10, 0)
@@ -71,7 +71,7 @@ def drain(broker: DryRunBroker) -> list[OrderEvent]:
     while True:
         try:
             out.append(broker.events().receive_nowait())
-        except anyio.WouldBlock:
+        except (anyio.WouldBlock, anyio.EndOfStream):
             return out
 
 
@@ -402,6 +402,26 @@ async def test_a_full_event_stream_makes_the_outcome_unknown_not_lost() -> None:
         await broker.submit(order(BUY, 1, 10_000))
     assert [o.order_no for o in await broker.open_orders()] == ["0000001", "0000002"]
     assert [e.order_no for e in drain(broker)] == ["0000001"]
+
+
+@pytest.mark.anyio
+async def test_quote_priced_orders_numbering_from_a_restart_and_close() -> None:
+    """최유리 buys at the last ask, 최우선 at the last bid; numbers start at first_order_no."""
+    broker, _ = make(first_order_no=42)
+    best = await broker.submit(order(BUY, 1, 0, OrderType.BEST_LIMIT))
+    priority = await broker.submit(order(BUY, 1, 0, OrderType.PRIORITY_LIMIT))
+    rows = await broker.open_orders()
+    assert [(r.order_no, r.order_price, r.order_type_text) for r in rows] == [
+        (best.order_no, 10_010, "최유리지정가"),
+        (priority.order_no, 10_000, "최우선지정가"),
+    ]
+    assert (best.order_no, priority.order_no) == ("0000042", "0000043")
+    await broker.aclose()
+    with pytest.raises(BrokerUnreachable):
+        await broker.submit(order(BUY, 1, 10_000))
+    assert [e.order_no for e in drain(broker)] == ["0000042", "0000043"]
+    with pytest.raises(anyio.EndOfStream):
+        broker.events().receive_nowait()
 
 
 def _reachable(root: object) -> Iterator[object]:
