@@ -7,11 +7,16 @@ through `_out` (stdout, flushed line by line so pipes and `--json` consumers see
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date
+from pathlib import Path
 
 import anyio
 
+from bot.config import ConfigInspection, credential_problems, inspect_config
+from bot.errors import ConfigError
 from bot.log import configure_logging
 
 EXIT_OK = 0
@@ -22,6 +27,11 @@ EXIT_CONFIG = 78
 def _out(line: str) -> None:
     """Write one line for the user, flushed immediately."""
     print(line, flush=True)
+
+
+def _err(line: str) -> None:
+    """Write one problem line to stderr, flushed immediately."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def _cmd_simulator(args: argparse.Namespace) -> int:
@@ -51,6 +61,87 @@ def _cmd_simulator(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- check-config ------------------------------------------------------------------------------------
+def _strategy_problems(found: ConfigInspection, source: str) -> list[str]:
+    """Build every strategy table that validated, so each plugin checks its own params."""
+    from bot.engine.strategy import build_strategy
+
+    problems: list[str] = []
+    for index, strategy in found.strategies:
+        try:
+            build_strategy(strategy, source, index)
+        except ConfigError as exc:
+            problems += str(exc).splitlines()
+    return problems
+
+
+def _calendar_problems(found: ConfigInspection, source: str) -> list[str]:
+    """Load the holiday override through the calendar; check the simulator's day is a trading day."""
+    from bot.market.calendar import CalendarRangeError, TradingCalendar
+
+    if found.market is None:
+        return []
+    try:
+        calendar = TradingCalendar.load(found.market.holiday_file)
+    except ConfigError as exc:
+        return [f"{source}: market.holiday_file: {line}" for line in str(exc).splitlines()]
+    sim = found.simulator
+    if found.broker is None or found.broker.mode != "simulator" or sim is None or not sim.trading_day:
+        return []
+    day = date.fromisoformat(sim.trading_day)
+    try:
+        closed = calendar.closure_reason(day)
+    except CalendarRangeError as exc:
+        return [f"{source}: simulator.trading_day: {exc} (given: {sim.trading_day!r})"]
+    if closed is not None:
+        return [
+            f"{source}: simulator.trading_day: expected a KRX trading day, the calendar says closed "
+            f"({closed}) (given: {sim.trading_day!r})"
+        ]
+    return []
+
+
+def check_config(path: Path, env: Mapping[str, str]) -> tuple[list[str], str]:
+    """Every problem of a config file (config, strategy params, calendar, secrets) and a one-line summary.
+
+    Nothing is connected or started: no simulator, no broker, no store.
+    """
+    source = str(path)
+    try:
+        found = inspect_config(path)
+    except ConfigError as exc:
+        return str(exc).splitlines(), ""
+    problems = list(found.problems)
+    problems += _strategy_problems(found, source)
+    problems += _calendar_problems(found, source)
+    if found.broker is not None:
+        problems += credential_problems(found.broker, env, source)
+    if problems or found.config is None:
+        return problems, ""
+    cfg = found.config
+    names = (
+        ", ".join(f"{s.name} ({s.plugin}{'' if s.enabled else ', disabled'})" for s in cfg.strategy) or "none"
+    )
+    count = len(cfg.strategy)
+    summary = (
+        f"OK {source}: mode={cfg.broker.mode}, {count} {'strategy' if count == 1 else 'strategies'}: {names}"
+    )
+    return [], summary
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate a config file without connecting anything; exit 78 listing every problem on stderr."""
+    configure_logging("warning")  # a plugin that logs while being built must not write to stdout
+    problems, summary = check_config(Path(args.file), os.environ)
+    if problems:
+        for line in problems:
+            _err(line)
+        _out(f"FAILED {args.file}: {len(problems)} problem{'' if len(problems) == 1 else 's'} (see stderr)")
+        return EXIT_CONFIG
+    _out(summary)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -73,6 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     sim.set_defaults(handler=_cmd_simulator)
+
+    check = sub.add_parser(
+        "check-config",
+        help="validate a config file (keys, strategy params, holiday file, secrets) without connecting",
+        description=(
+            "Validate a kiwoom-bot TOML file without connecting anything. Prints one OK line and exits 0, "
+            "or prints one line per problem on stderr and exits 78."
+        ),
+    )
+    check.add_argument("file", help="the TOML file, e.g. /etc/kiwoom-bot/bot.toml")
+    check.set_defaults(handler=_cmd_check_config)
     return parser
 
 
