@@ -142,6 +142,7 @@ async def run_daemon(
     env: dict[str, str] | None = None,
     stop_at: time | None = None,
     ready: Callable[[], None] | None = None,
+    unknown_recheck_s: float = 5.0,
     task_status: TaskStatus[Kernel] = anyio.TASK_STATUS_IGNORED,
 ) -> RunSummary:
     """Run the whole bot until cancelled (or until `stop_at` on the clock); returns what it did."""
@@ -203,6 +204,7 @@ async def run_daemon(
             feed=KiwoomFeed(socket),
             sink=sink,
             venue=Venue(cfg.broker.venue),
+            unknown_recheck_s=unknown_recheck_s,
         )
         async with anyio.create_task_group() as tg:
             await tg.start(socket.run)

@@ -253,6 +253,10 @@ class Kernel:
         except (KiwoomBotError, TimeoutError) as exc:
             log.warning("symbol_setup_failed", code=code, error=str(exc))
 
+    async def post(self, item: KernelInput) -> None:
+        """Put an input on the kernel's inbox (operator commands, replays, tests)."""
+        await self._post(item)
+
     async def _post(self, item: KernelInput) -> None:
         assert self._inbox is not None
         with anyio.fail_after(30):
@@ -542,6 +546,7 @@ class Kernel:
             order = self._match_unnumbered(ev)
             if order is not None:
                 order = self.portfolio.set_facts(order.intent_id, order.facts.with_order_no(ev.order_no))
+                await self._journal_state(order.intent_id, "order number from the 접수 push", ev.order_no)
                 self._release_cancel(order.intent_id)
         if order is None:
             self._orphans.setdefault(ev.order_no, []).append(ev)

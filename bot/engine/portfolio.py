@@ -166,6 +166,10 @@ class Portfolio:
             self._opened_at.pop(key, None)
         return after
 
+    def all_positions(self) -> dict[tuple[str, str], PositionState]:
+        """Every position touched, flat ones included (for P&L reports)."""
+        return dict(self._positions)
+
     def symbol_qty(self, code: str) -> int:
         """Shares of a symbol held across all strategies (external included)."""
         return sum(p.qty for (_, c), p in self._positions.items() if c == code)

@@ -130,6 +130,9 @@ class RestEndpoint:
             return _answer({"return_code": 2, "return_msg": msg}, 405)
         hang = core.faults.take_hang()
         if hang:
+            # Read the request first, as a real server does: a reply held past the client's timeout
+            # must still be processed afterwards (the client sees an unknown outcome, R4 (c)).
+            await request.body()
             with anyio.move_on_after(hang):
                 await core.closing.wait()
         status = core.faults.take_rest_failure()

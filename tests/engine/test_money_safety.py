@@ -1,0 +1,123 @@
+"""Money-safety scenarios of reliability-matrix.md against the real daemon and the simulator.
+
+R4: an order whose outcome is unknown is never sent twice; R7: a fill reported twice (WebSocket
+and REST) is booked once; R10: a daemon stopped with a working order adopts it and its missed
+fills on restart. Each test checks the broker's side (what the simulator processed) and ours.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import kst
+from bot.domain.account import OrderAction, OrderEvent, OrderStatus
+from bot.domain.orders import IntentState, OrderFilled, OrderUnknown
+from bot.engine.kernel import Kernel, Reconcile
+from bot.store import StoreReader
+from tests.engine.daemon_support import daemon, daemon_config, one_buy, until
+
+pytestmark = pytest.mark.anyio
+
+START = kst(2026, 11, 20, 9, 10)
+
+
+def _orders(kernel: Kernel) -> list[Any]:
+    return [o for o in kernel.portfolio.orders() if o.strategy == "buyer"]
+
+
+@pytest.mark.parametrize("mode", ["hang", "500"])
+async def test_r4_lost_reply_never_sends_twice(make_sim: Any, tmp_path: Path, mode: str) -> None:
+    """The broker accepts the order but the reply is lost: one order at the broker, adopted by shape."""
+    async with make_sim(start=START) as (sim, ep):
+        sim.faults.lose_next_order_reply(mode)
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path, one_buy(), request_timeout_s=1.0)
+        async with daemon(sim, cfg, events) as kernel:
+            await until(lambda: any(isinstance(e, OrderUnknown) for e in events))
+            await until(lambda: bool(_orders(kernel)) and bool(_orders(kernel)[0].order_no))
+            order = _orders(kernel)[0]
+            assert [a for a, _ in sim.stats.order_posts] == ["kt10000"]
+            assert order.order_no in sim.exchange.orders
+            assert order.state in (IntentState.ACCEPTED, IntentState.PARTIALLY_FILLED, IntentState.FILLED)
+        async with StoreReader.open(tmp_path / "journal.sqlite3") as reader:
+            rows = await reader.orders()
+        assert [(r.intent.intent_id, r.intent.order_no) for r in rows] == [(order.intent_id, order.order_no)]
+
+
+async def test_r4_server_error_before_accept_is_unknown_and_not_resent(make_sim: Any, tmp_path: Path) -> None:
+    """A 500 before the broker processed anything: UNKNOWN, never resent, then NOT_PLACED after the watch."""
+    async with make_sim(start=START) as (sim, ep):
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path, one_buy(at="09:10:05"), request_timeout_s=1.0)
+        async with daemon(sim, cfg, events) as kernel:
+            kernel._unknown_recheck_s = 0.05  # test speed: check the broker every 50 ms
+            await until(lambda: kernel.market.info("005930") is not None)  # the symbol lookup is done
+            sim.faults.fail_rest(1, status=500)
+            await until(lambda: any(isinstance(e, OrderUnknown) for e in events))
+            await until(lambda: _orders(kernel)[0].state is IntentState.NOT_PLACED)
+            assert sim.stats.order_posts == []
+            assert sim.stats.rest_calls["kt10000"] == 1  # the one answered with HTTP 500, never processed
+
+
+async def test_r4_reply_held_past_client_timeout(make_sim: Any, tmp_path: Path) -> None:
+    """The reply comes after the client gave up: UNKNOWN first, then the 접수 push resolves it; one order."""
+    async with make_sim(start=START) as (sim, ep):
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path, one_buy(at="09:10:05"), request_timeout_s=0.5)
+        async with daemon(sim, cfg, events) as kernel:
+            await until(lambda: kernel.market.info("005930") is not None)  # the symbol lookup is done
+            sim.faults.hang_next_reply(2.0)
+            await until(lambda: any(isinstance(e, OrderUnknown) for e in events))
+            await until(lambda: bool(_orders(kernel)[0].order_no))
+            assert [a for a, _ in sim.stats.order_posts] == ["kt10000"]
+
+
+async def test_r7_duplicate_fill_reports_are_booked_once(make_sim: Any, tmp_path: Path) -> None:
+    """The same 체결 replayed on the feed and a REST reconciliation afterwards add nothing."""
+    async with make_sim(start=START) as (sim, ep):
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path, one_buy(krw=700_000))
+        async with daemon(sim, cfg, events) as kernel:
+            await until(lambda: bool(_orders(kernel)) and _orders(kernel)[0].state is IntentState.FILLED, 20)
+            order = _orders(kernel)[0]
+            fills = [e for e in events if isinstance(e, OrderFilled)]
+            last = fills[-1]
+            duplicate = OrderEvent(
+                order.order_no, "0000000", order.code, "", OrderStatus.FILLED, OrderAction.NEW, order.side,
+                order.qty, order.price, 0, order.facts.filled_amount, last.fill_no, last.price, last.qty,
+                last.time, 0, 0, "", order.venue, "보통",
+            )  # fmt: skip
+            await kernel.post(duplicate)
+            await kernel.post(duplicate)
+            await kernel.post(Reconcile("test"))
+            await until(lambda: kernel.stats.reconciles >= 2)
+            assert kernel.stats.fills == len(fills)
+            held = kernel.portfolio.position("buyer", order.code).qty
+            assert held == order.qty == sum(h.qty for h in sim.exchange.holdings().values())
+        async with StoreReader.open(tmp_path / "journal.sqlite3") as reader:
+            booked = await reader.fills()
+        assert sum(f.qty for f in booked) == order.qty
+
+
+async def test_r10_restart_adopts_working_order_and_missed_fills(make_sim: Any, tmp_path: Path) -> None:
+    """Stopped right after the order is accepted; it fills while down; the next start books the fill."""
+    async with make_sim(start=START) as (sim, ep):
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path, one_buy(krw=700_000))
+        async with daemon(sim, cfg, events) as kernel:
+            await until(lambda: bool(_orders(kernel)) and bool(_orders(kernel)[0].order_no))
+            intent_id, order_no = _orders(kernel)[0].intent_id, _orders(kernel)[0].order_no
+        await until(lambda: sim.exchange.orders[order_no].open_qty == 0, 20)  # filled while we were down
+        events2: list[object] = []
+        async with daemon(sim, cfg, events2) as kernel2:
+            order = kernel2.portfolio.order(intent_id)
+            assert order is not None and order.state is IntentState.FILLED
+            assert kernel2.portfolio.position("buyer", order.code).qty == order.qty
+            assert kernel2.stats.differences == 0
+        async with StoreReader.open(tmp_path / "journal.sqlite3") as reader:
+            booked = await reader.fills()
+        assert sum(f.qty for f in booked) == order.qty
+        assert [a for a, _ in sim.stats.order_posts] == ["kt10000"]
