@@ -538,8 +538,10 @@ class Kernel:
                     self.sink(canceled)
                     self._to_owner(original.strategy, canceled)
             return
-        if ev.action is OrderAction.MODIFY:
+        if ev.action is OrderAction.MODIFY and ev.status is not OrderStatus.FILLED:
+            # The bot never modifies (it cancels and re-enters); a modify from HTS is reconciled.
             log.warning("modify_event_ignored", order_no=ev.order_no, orig=ev.orig_order_no)
+            self._schedule_reconcile("external_modify")
             return
         order = self.portfolio.by_order_no(ev.order_no)
         if order is None:
