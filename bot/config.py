@@ -231,8 +231,8 @@ def cross_problems(broker: BrokerConfig | None, strategies: Sequence[StrategyCon
             out.append(
                 CrossProblem(
                     "broker.confirm_live",
-                    "broker.mode = 'live' sends real orders to your account; add `confirm_live = true` "
-                    "to [broker] to confirm",
+                    "mode = 'live' sends real orders to your account: add `confirm_live = true` to [broker] "
+                    "to confirm",
                     None,
                 )
             )
