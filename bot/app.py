@@ -109,6 +109,8 @@ async def _endpoints_and_keys(
             seed=cfg.simulator.seed,
             speed=cfg.simulator.speed,
             start=datetime.combine(day, cfg.simulator.start, KST),
+            cash_krw=cfg.simulator.cash_krw,
+            rest_rate_per_s=cfg.simulator.rest_rate_per_s,
         )
         sim = Simulator(settings, clock=clock)
         async with sim.serve(host="127.0.0.1", port=0) as ep:
@@ -143,6 +145,7 @@ async def run_daemon(
     stop_at: time | None = None,
     ready: Callable[[], None] | None = None,
     unknown_recheck_s: float = 5.0,
+    market: MarketState | None = None,
     task_status: TaskStatus[Kernel] = anyio.TASK_STATUS_IGNORED,
 ) -> RunSummary:
     """Run the whole bot until cancelled (or until `stop_at` on the clock); returns what it did."""
@@ -150,11 +153,11 @@ async def run_daemon(
         raise ConfigError(f"{source}: broker.mode: dry-run is not available in this release yet")
     clock = clock or make_clock(cfg)
     started = clock.now()
-    market = MarketState()
+    market = market if market is not None else MarketState()
     portfolio = Portfolio()
     strategies = {s.name: s for s in cfg.strategy if s.enabled}
     plugins = [(i, s, build_strategy(s, source, i)) for i, s in enumerate(cfg.strategy) if s.enabled]
-    guard = SessionGuard.from_config(cfg.market)
+    guard = SessionGuard.from_config(cfg.market, safety_margin_s=cfg.market.order_safety_margin_s)
     risk = RiskGate(cfg.risk, strategies, guard, market)
     costs = CostModel(TaxSchedule.shipped())
 

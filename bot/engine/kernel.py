@@ -201,6 +201,7 @@ class Kernel:
         self.venue = venue
         self._pending: list[tuple[StrategySlot, Command]] = []
         self._cancel_on_ack: dict[str, tuple[StrategySlot, CancelOrder]] = {}
+        self._reconcile_pending = False
         self.slots: dict[str, StrategySlot] = {}
         self.stats = KernelStats()
         self.heartbeat = time.monotonic()
@@ -368,6 +369,9 @@ class Kernel:
             await self._journal("order_unknown", {"intent_id": item.intent_id, "reason": item.reason})
             self._schedule_reconcile("order_unknown")
         elif isinstance(item, OrderDenied):  # a cancel/modify the broker refused
+            # Usually the order filled or was canceled in the meantime and its push is on the way;
+            # the broker's view settles it either way.
+            self._schedule_reconcile("cancel_refused")
             self._to_owner(item.command.strategy, item)
         elif isinstance(item, JournalFailed):
             await self._set_state(TradingState.HALTED, f"journal write failed: {item.error}", "store")
@@ -637,11 +641,14 @@ class Kernel:
 
     # ------------------------------------------------------------------ reconciliation
     def _schedule_reconcile(self, reason: str) -> None:
-        if self._tg is not None:
+        """Reconcile again shortly; requests made while one is pending share it."""
+        if self._tg is not None and not self._reconcile_pending:
+            self._reconcile_pending = True
             self._tg.start_soon(self._reconcile_later, reason)
 
     async def _reconcile_later(self, reason: str) -> None:
         await anyio.sleep(self._unknown_recheck_s)
+        self._reconcile_pending = False
         await self._post(Reconcile(reason))
 
     async def _reconcile(self, reason: str) -> None:
