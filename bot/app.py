@@ -74,6 +74,10 @@ class KiwoomFeed:
         """Subscribe 0B ticks for `codes` (the session restores them after every reconnect)."""
         await self._socket.subscribe(list(codes), ["0B"])
 
+    async def unwatch(self, codes: Sequence[str]) -> None:
+        """Remove the 0B subscriptions of `codes`."""
+        await self._socket.unsubscribe(list(codes), ["0B"])
+
 
 def _resolve_conditions(cfg: BotConfig, listed: Sequence[Any]) -> dict[str, str]:
     """strategy name → condition seq, from names or seqs written in `[[strategy]] condition`."""
@@ -125,6 +129,15 @@ async def _endpoints_and_keys(
         host_mode, rest_url=cfg.broker.rest_url or None, ws_url=cfg.broker.ws_url or None
     )
     yield endpoints, AppCredentials(creds.appkey, creds.secretkey)
+
+
+async def _drain(inbox: Any, within_s: float = 15.0) -> None:
+    """Let the kernel finish what is already queued before a planned stop (bounded)."""
+    with anyio.move_on_after(within_s):
+        while True:
+            if not inbox.statistics().current_buffer_used:
+                return
+            await anyio.sleep(0.05)
 
 
 def make_clock(cfg: BotConfig) -> Clock:
@@ -236,6 +249,7 @@ async def run_daemon(
             task_status.started(kernel)
             if stop_at is not None:
                 await clock.sleep_until(datetime.combine(started.date(), stop_at, KST))
+                await _drain(inbox)
                 tg.cancel_scope.cancel()
         return RunSummary(
             stats=kernel.stats,

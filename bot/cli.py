@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from pathlib import Path
 
 import anyio
 
-from bot.config import ConfigInspection, credential_problems, inspect_config
-from bot.errors import ConfigError
+from bot.config import BotConfig, ConfigInspection, credential_problems, inspect_config, load_config
+from bot.errors import BrokerUnreachable, ConfigError
 from bot.log import configure_logging
 
 EXIT_OK = 0
@@ -142,6 +142,90 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- run and demo --------------------------------------------------------------------------------------
+EXIT_TEMPFAIL = 75
+EXIT_SOFTWARE = 70
+
+
+def _load_or_report(path: Path) -> BotConfig | None:
+    """The validated config, or None after printing every problem on stderr."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            _err(line)
+        return None
+
+
+def _run_guarded(main: Callable[[], Awaitable[None]], what: str) -> int:
+    """Run an async entry point, mapping failures to the exit codes systemd understands."""
+    try:
+        anyio.run(main)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            _err(line)
+        return EXIT_CONFIG
+    except BrokerUnreachable as exc:
+        _err(f"kiwoom-bot {what}: broker unreachable: {exc}")
+        return EXIT_TEMPFAIL
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """The daemon: run until SIGTERM/SIGINT with the given config."""
+    from bot.app import run_daemon
+    from bot.engine.market_state import MarketState
+    from bot.notify.console import ConsoleFeed
+
+    path = Path(args.config)
+    cfg = _load_or_report(path)
+    if cfg is None:
+        return EXIT_CONFIG
+    configure_logging(args.log_level)
+    market = MarketState()
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_cancel_on_signal, tg.cancel_scope)
+            await run_daemon(cfg, source=str(path), sink=ConsoleFeed(market, _out), market=market)
+            tg.cancel_scope.cancel()
+
+    return _run_guarded(main, "run")
+
+
+async def _cancel_on_signal(scope: anyio.CancelScope) -> None:
+    """Stop the daemon cleanly on SIGTERM or SIGINT."""
+    import signal
+
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for _ in signals:
+            scope.cancel()
+            return
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """One simulated trading day against the built-in exchange, with a live feed and a summary."""
+    from bot.demo import DEMO_CONFIG, main
+
+    if args.speed is not None and args.speed <= 0:
+        _err(f"kiwoom-bot demo: --speed must be > 0, got {args.speed}")
+        return EXIT_USAGE
+    path = Path(args.config) if args.config else DEMO_CONFIG
+    if _load_or_report(path) is None:
+        return EXIT_CONFIG
+    configure_logging(args.log_level)
+    try:
+        return main(path, speed=args.speed, seed=args.seed, write=_out)
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            _err(line)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -175,6 +259,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("file", help="the TOML file, e.g. /etc/kiwoom-bot/bot.toml")
     check.set_defaults(handler=_cmd_check_config)
+
+    run = sub.add_parser("run", help="run the trading daemon", description="Run the trading daemon.")
+    run.add_argument("--config", required=True, help="the TOML file, e.g. /etc/kiwoom-bot/bot.toml")
+    run.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    run.set_defaults(handler=_cmd_run)
+
+    demo = sub.add_parser(
+        "demo",
+        help="trade one simulated day (08:30-15:40) against the built-in exchange, then print a summary",
+        description="The whole bot against the built-in simulator: the same code path as `run`.",
+    )
+    demo.add_argument("--speed", type=float, default=None, help="simulated seconds per real second")
+    demo.add_argument("--seed", type=int, default=None, help="seed of the synthetic market")
+    demo.add_argument("--config", default=None, help="a config to use instead of config/demo.toml")
+    demo.add_argument("--log-level", default="error", choices=("debug", "info", "warning", "error"))
+    demo.set_defaults(handler=_cmd_demo)
     return parser
 
 

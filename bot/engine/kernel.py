@@ -75,6 +75,10 @@ class FeedControl(Protocol):
         """Deliver ticks for these codes from now on (and after every reconnect)."""
         ...
 
+    async def unwatch(self, codes: Sequence[str]) -> None:
+        """Stop delivering ticks for these codes."""
+        ...
+
 
 class LocalFills(Protocol):
     """A broker that fills locally against ticks (dry-run): the kernel feeds it every tick."""
@@ -236,6 +240,9 @@ class Kernel:
         slot = self.slots[strategy]
         if not on:
             slot.watched.discard(code)
+            still_needed = any(code in s.watched for s in self.slots.values())
+            if not still_needed and self.portfolio.symbol_qty(code) == 0 and self._tg is not None:
+                self._tg.start_soon(self._unsubscribe, code)
             return
         slot.watched.add(code)
         if self._tg is not None:
@@ -257,6 +264,14 @@ class Kernel:
     async def post(self, item: KernelInput) -> None:
         """Put an input on the kernel's inbox (operator commands, replays, tests)."""
         await self._post(item)
+
+    async def _unsubscribe(self, code: str) -> None:
+        """Stop ticks nobody needs any more (fewer frames, less work), off the kernel's path."""
+        try:
+            with anyio.fail_after(30):
+                await self.feed.unwatch([code])
+        except (KiwoomBotError, TimeoutError) as exc:
+            log.warning("symbol_unwatch_failed", code=code, error=str(exc))
 
     async def _post(self, item: KernelInput) -> None:
         assert self._inbox is not None
