@@ -21,6 +21,7 @@ import anyio
 import structlog
 from anyio.abc import TaskStatus
 
+from bot.broker.dryrun import DryRunBroker
 from bot.broker.kiwoom.auth import AppCredentials
 from bot.broker.kiwoom.broker import KiwoomBroker
 from bot.broker.kiwoom.endpoints import KiwoomEndpoints
@@ -28,6 +29,7 @@ from bot.broker.kiwoom.rest import open_rest
 from bot.broker.kiwoom.throttle import Throttle
 from bot.broker.kiwoom.ws import KiwoomSocket
 from bot.broker.kiwoom.ws_settings import WsSettings
+from bot.broker.port import Broker
 from bot.clock import KST, Clock, LiveClock, SimClock
 from bot.config import BotConfig, load_credentials
 from bot.domain.values import Venue
@@ -124,11 +126,39 @@ async def _endpoints_and_keys(
             )
         return
     creds = load_credentials(cfg.broker, env, source)
-    host_mode = "live" if cfg.broker.mode == "live" else "paper"
+    if cfg.broker.mode == "dry-run":
+        host_mode = cfg.broker.data_host
+    else:
+        host_mode = "live" if cfg.broker.mode == "live" else "paper"
     endpoints = KiwoomEndpoints.for_mode(
         host_mode, rest_url=cfg.broker.rest_url or None, ws_url=cfg.broker.ws_url or None
     )
     yield endpoints, AppCredentials(creds.appkey, creds.secretkey)
+
+
+async def _dry_run_broker(
+    cfg: BotConfig, clock: Clock, costs: CostModel, store: Store, data: KiwoomBroker
+) -> DryRunBroker:
+    """The local-fill broker, starting from the configured (or the account's) cash and the journal's
+    positions, with order numbers continuing after today's journaled ones."""
+    cash = cfg.broker.dry_run_cash_krw or (await data.deposit()).orderable
+    today = clock.now().date()
+    numbers = [int(r.intent.order_no) for r in await store.orders(trade_date=today) if r.intent.order_no]
+    dry = DryRunBroker(
+        clock, cash, costs=costs, info_source=data.stock_info, first_order_no=max(numbers, default=0) + 1
+    )
+    for row in await store.positions():
+        if row.qty > 0:
+            dry.seed_holding(row.code, row.qty, row.avg_price)
+    return dry
+
+
+async def _pump_local(dry: DryRunBroker, inbox: Any) -> None:
+    """The dry-run broker's 접수/확인 events go to the kernel like Kiwoom's 00 pushes."""
+    async with inbox, dry.events() as events:
+        async for event in events:
+            with anyio.fail_after(60):
+                await inbox.send(event)
 
 
 async def _drain(inbox: Any, within_s: float = 15.0) -> None:
@@ -162,8 +192,6 @@ async def run_daemon(
     task_status: TaskStatus[Kernel] = anyio.TASK_STATUS_IGNORED,
 ) -> RunSummary:
     """Run the whole bot until cancelled (or until `stop_at` on the clock); returns what it did."""
-    if cfg.broker.mode == "dry-run":
-        raise ConfigError(f"{source}: broker.mode: dry-run is not available in this release yet")
     clock = clock or make_clock(cfg)
     started = clock.now()
     market = market if market is not None else MarketState()
@@ -193,7 +221,13 @@ async def run_daemon(
                 timeout_s=cfg.broker.request_timeout_s,
             )
         )
-        broker = KiwoomBroker(rest, kind_of)
+        live_broker = KiwoomBroker(rest, kind_of)
+        broker: Broker = live_broker
+        dry: DryRunBroker | None = None
+        if cfg.broker.mode == "dry-run":
+            dry = await _dry_run_broker(cfg, clock, costs, store, live_broker)
+            stack.push_async_callback(dry.aclose)
+            broker = dry
         socket = KiwoomSocket(
             endpoints.ws_url,
             rest.tokens,
@@ -220,6 +254,7 @@ async def run_daemon(
             feed=KiwoomFeed(socket),
             sink=sink,
             venue=Venue(cfg.broker.venue),
+            local_fills=dry,
             unknown_recheck_s=unknown_recheck_s,
         )
         async with anyio.create_task_group() as tg:
@@ -238,6 +273,8 @@ async def run_daemon(
                             await inbox_send.send(event)
 
             tg.start_soon(pump)
+            if dry is not None:
+                tg.start_soon(_pump_local, dry, inbox_send.clone())
             await tg.start(router.run)
             await tg.start(timers.run, inbox_send.clone())
             await tg.start(kernel.run, inbox, inbox_send.clone())

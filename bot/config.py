@@ -91,6 +91,10 @@ class BrokerConfig(_Model):
     """Which broker to talk to and how."""
 
     mode: Mode = "simulator"
+    # dry-run only: whose market data to read (the app key must belong to that host), and the
+    # simulated cash (0 = start from the account's orderable deposit, read once at startup)
+    data_host: Literal["live", "paper"] = "paper"
+    dry_run_cash_krw: int = Field(default=0, ge=0)
     confirm_live: bool = False
     account_label: str = ""
     venue: Venue = Venue.KRX

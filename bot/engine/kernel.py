@@ -87,6 +87,10 @@ class LocalFills(Protocol):
         """Order events caused by this trade print."""
         ...
 
+    def on_vi(self, event: ViTriggered | ViReleased) -> list[OrderEvent]:
+        """Order events caused by a VI starting or ending (IOC/FOK canceled)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class OperatorState:
@@ -364,6 +368,9 @@ class Kernel:
                 self._deliver(slot, item)
         elif isinstance(item, ViTriggered | ViReleased):
             self.market.on_vi(item)
+            if self.local_fills is not None:
+                for event in self.local_fills.on_vi(item):
+                    await self._on_order_event(event, FillSource.LOCAL)
             for slot in self.slots.values():
                 if item.code in slot.watched:
                     self._deliver(slot, item)

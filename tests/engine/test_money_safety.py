@@ -121,3 +121,23 @@ async def test_r10_restart_adopts_working_order_and_missed_fills(make_sim: Any, 
             booked = await reader.fills()
         assert sum(f.qty for f in booked) == order.qty
         assert [a for a, _ in sim.stats.order_posts] == ["kt10000"]
+
+
+async def test_r21_dry_run_fills_locally_and_never_calls_an_order_endpoint(
+    make_sim: Any, tmp_path: Path
+) -> None:
+    """In dry-run the live feed drives local fills; the broker sees market-data reads only."""
+    async with make_sim(start=START) as (sim, ep):
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path, one_buy(krw=700_000))
+        cfg = cfg.model_copy(
+            update={
+                "broker": cfg.broker.model_copy(update={"mode": "dry-run", "dry_run_cash_krw": 5_000_000})
+            }
+        )
+        async with daemon(sim, cfg, events) as kernel:
+            await until(lambda: any(isinstance(e, OrderFilled) for e in events), 20)
+            assert kernel.portfolio.position("buyer", "005930").qty > 0
+        assert sim.stats.order_posts == []
+        assert not {"kt10000", "kt10001", "kt10002", "kt10003"} & set(sim.stats.rest_calls)
+        assert sim.exchange.orders == {}
