@@ -41,6 +41,7 @@ from bot.domain.market import (
 from bot.domain.orders import (
     CancelOrder,
     Command,
+    IntentRecord,
     ModifyOrder,
     OrderAccepted,
     OrderCanceled,
@@ -52,7 +53,7 @@ from bot.domain.orders import (
     SubmitOrder,
 )
 from bot.domain.position import PositionState
-from bot.domain.values import Side, TradingState, Venue
+from bot.domain.values import OrderType, Side, TradingState, Venue
 from bot.engine.market_state import MarketState, SymbolInfo
 from bot.engine.orderstate import OrderFacts, Overfill
 from bot.engine.portfolio import EXTERNAL, Portfolio, WorkingOrder
@@ -577,7 +578,10 @@ class Kernel:
                 await self._journal_state(order.intent_id, "order number from the 접수 push", ev.order_no)
                 self._release_cancel(order.intent_id)
         if order is None:
+            # Ours whose REST reply is still on the way, or an order placed outside the bot: the
+            # reply replays it, else the broker's view (reconciliation) adopts it as external.
             self._orphans.setdefault(ev.order_no, []).append(ev)
+            self._schedule_reconcile("unknown_order_event")
             return
         if ev.status is OrderStatus.REJECTED:
             self.portfolio.set_facts(order.intent_id, order.facts.with_rejected())
@@ -713,7 +717,30 @@ class Kernel:
             else:
                 self._schedule_reconcile("order_unknown")
         for ext in result.external_orders:
-            detail.append(f"external order {ext.order_no} {ext.side} {ext.code} x{ext.order_qty}")
+            # An order placed outside the bot (HTS/MTS): tracked under `_external` so exposure and
+            # limits include it, and its fills are booked like ours (R19).
+            self._intent_seq += 1
+            intent_id = f"{self.clock.now():%Y%m%d}-{self._intent_seq:05d}-ext"
+            cmd = SubmitOrder(
+                EXTERNAL, ext.code, ext.side, ext.order_qty, OrderType.LIMIT, ext.order_price, ext.venue
+            )
+            order = replace(
+                WorkingOrder.from_command(intent_id, cmd, self.clock.now()),
+                external=True,
+                facts=OrderFacts(qty=ext.order_qty, sent=True, order_no=ext.order_no),
+            )
+            try:
+                await self.store.insert_intent(
+                    IntentRecord(intent_id, cmd, order.state, order.created_at, ext.order_no, external=True)
+                )
+            except KiwoomBotError as exc:
+                log.error("external_order_not_journaled", order_no=ext.order_no, error=str(exc))
+                continue
+            self.portfolio.add_order(order)
+            await self._book_fill(
+                order, ext.filled_qty, ext.cum_fill_amount, f"r{ext.filled_qty:07d}", FillSource.REST
+            )
+            detail.append(f"external order {ext.order_no} {ext.side} {ext.code} x{ext.order_qty} adopted")
         engine_qty: dict[str, int] = {}
         for (_, code), pos in self.portfolio.positions().items():
             engine_qty[code] = engine_qty.get(code, 0) + pos.qty

@@ -141,3 +141,25 @@ async def test_r21_dry_run_fills_locally_and_never_calls_an_order_endpoint(
         assert sim.stats.order_posts == []
         assert not {"kt10000", "kt10001", "kt10002", "kt10003"} & set(sim.stats.rest_calls)
         assert sim.exchange.orders == {}
+
+
+async def test_r19_external_order_is_adopted_and_counted(make_sim: Any, tmp_path: Path) -> None:
+    """An order placed from HTS is adopted as `_external`, and its fill becomes an external position."""
+    async with make_sim(start=START) as (sim, ep):
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path)
+        async with daemon(sim, cfg, events) as kernel:
+            kernel._unknown_recheck_s = 0.05  # test speed
+            price = sim.market.last_price("005930")
+            resting = sim.faults.inject_external_order(
+                code="005930", side="buy", qty=3, price=price * 8 // 10 // 100 * 100
+            )
+            sim.faults.inject_external_order(code="000660", side="buy", qty=2)  # market: fills next step
+
+            def adopted() -> bool:
+                return any(o.external and o.order_no == resting for o in kernel.portfolio.orders())
+
+            await until(adopted)
+            await until(lambda: kernel.portfolio.position("_external", "000660").qty == 2, 20)
+            assert kernel.portfolio.working_buy_notional(kernel.market, code="005930") > 0
+            assert sim.stats.order_posts == []  # the bot itself placed nothing
