@@ -157,19 +157,32 @@ def _load_or_report(path: Path) -> BotConfig | None:
         return None
 
 
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside (nested) exception groups, or the exception itself."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
 def _run_guarded(main: Callable[[], Awaitable[None]], what: str) -> int:
     """Run an async entry point, mapping failures to the exit codes systemd understands."""
     try:
         anyio.run(main)
     except KeyboardInterrupt:
         return EXIT_OK
-    except ConfigError as exc:
-        for line in str(exc).splitlines():
-            _err(line)
-        return EXIT_CONFIG
-    except BrokerUnreachable as exc:
-        _err(f"kiwoom-bot {what}: broker unreachable: {exc}")
-        return EXIT_TEMPFAIL
+    except Exception as exc:  # task groups wrap errors: sort them by what the operator must do
+        leaves = _leaves(exc)
+        config = [e for e in leaves if isinstance(e, ConfigError)]
+        if config:
+            for error in config:
+                for line in str(error).splitlines():
+                    _err(line)
+            return EXIT_CONFIG
+        unreachable = [e for e in leaves if isinstance(e, BrokerUnreachable)]
+        if unreachable:
+            _err(f"kiwoom-bot {what}: broker unreachable: {unreachable[0]}")
+            return EXIT_TEMPFAIL
+        raise
     return EXIT_OK
 
 
