@@ -22,6 +22,7 @@ import structlog
 from anyio.abc import TaskStatus
 
 from bot.broker.dryrun import DryRunBroker
+from bot.broker.kiwoom.apis import API_SPECS
 from bot.broker.kiwoom.auth import AppCredentials
 from bot.broker.kiwoom.broker import KiwoomBroker
 from bot.broker.kiwoom.endpoints import KiwoomEndpoints
@@ -40,7 +41,7 @@ from bot.engine.risk import RiskGate
 from bot.engine.router import Router
 from bot.engine.strategy import build_strategy
 from bot.engine.timers import Timers
-from bot.errors import ConfigError
+from bot.errors import ConfigError, KiwoomBotError
 from bot.market.costs import CostModel, TaxSchedule
 from bot.market.guard import SessionGuard
 from bot.market.ticks import InstrumentKind
@@ -161,6 +162,25 @@ async def _pump_local(dry: DryRunBroker, inbox: Any) -> None:
                 await inbox.send(event)
 
 
+async def _shutdown_cancels(cfg: BotConfig, kernel: Kernel, broker: Broker) -> None:
+    """On stop, cancel every acknowledged working order if configured (shielded, bounded)."""
+    if not cfg.risk.cancel_working_orders_on_shutdown:
+        return
+    with anyio.CancelScope(shield=True), anyio.move_on_after(15):
+        for order in list(kernel.portfolio.working()):
+            if order.order_no and not order.external:
+                try:
+                    await broker.cancel(order.order_no, order.code, order.venue)
+                    log.info("shutdown_cancel_sent", intent_id=order.intent_id, order_no=order.order_no)
+                except KiwoomBotError as exc:
+                    log.warning("shutdown_cancel_failed", order_no=order.order_no, error=str(exc))
+
+
+def _api_spacing(seconds: float) -> dict[str, float] | None:
+    """The same minimum spacing for every api-id we call (config `per_api_min_interval_s`)."""
+    return {api_id: seconds for api_id in API_SPECS} if seconds > 0 else None
+
+
 async def _drain(inbox: Any, within_s: float = 15.0) -> None:
     """Let the kernel finish what is already queued before a planned stop (bounded)."""
     with anyio.move_on_after(within_s):
@@ -217,8 +237,11 @@ async def run_daemon(
                 creds,
                 clock,
                 state_dir=cfg.broker.state_dir,
-                throttle=Throttle(rate),
+                throttle=Throttle(
+                    rate, api_spacing_s=_api_spacing(cfg.broker.throttle.per_api_min_interval_s)
+                ),
                 timeout_s=cfg.broker.request_timeout_s,
+                order_timeout_s=cfg.broker.order_timeout_s,
             )
         )
         live_broker = KiwoomBroker(rest, kind_of)
@@ -257,6 +280,7 @@ async def run_daemon(
             local_fills=dry,
             unknown_recheck_s=unknown_recheck_s,
         )
+        stack.push_async_callback(_shutdown_cancels, cfg, kernel, broker)
         async with anyio.create_task_group() as tg:
             await tg.start(socket.run)
             listed = await socket.condition_list() if any(s.condition for s in cfg.strategy) else ()
@@ -280,7 +304,12 @@ async def run_daemon(
             await tg.start(kernel.run, inbox, inbox_send.clone())
             for seq in sorted(set(seqs.values())):
                 await socket.condition_search(seq, realtime=True)
-            log.info("daemon_ready", mode=cfg.broker.mode, strategies=list(strategies))
+            log.info(
+                "daemon_ready",
+                mode=cfg.broker.mode,
+                account=cfg.broker.account_label,
+                strategies=list(strategies),
+            )
             if ready is not None:
                 ready()
             task_status.started(kernel)

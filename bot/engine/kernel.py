@@ -266,6 +266,10 @@ class Kernel:
         except (KiwoomBotError, TimeoutError) as exc:
             log.warning("symbol_setup_failed", code=code, error=str(exc))
 
+    async def execute(self, strategy: str, cmd: Command) -> None:
+        """Run one command through the same risk gate and router as a plugin's (operator, tests)."""
+        await self._execute(self.slots[strategy], cmd)
+
     async def post(self, item: KernelInput) -> None:
         """Put an input on the kernel's inbox (operator commands, replays, tests)."""
         await self._post(item)

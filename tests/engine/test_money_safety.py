@@ -14,8 +14,10 @@ import pytest
 
 from bot.clock import kst
 from bot.domain.account import OrderAction, OrderEvent, OrderStatus
-from bot.domain.orders import IntentState, OrderFilled, OrderUnknown
+from bot.domain.orders import IntentState, OrderFilled, OrderUnknown, SubmitOrder
+from bot.domain.values import OrderType, Side
 from bot.engine.kernel import Kernel, Reconcile
+from bot.market.ticks import floor_to_tick
 from bot.store import StoreReader
 from tests.engine.daemon_support import daemon, daemon_config, one_buy, until
 
@@ -34,7 +36,7 @@ async def test_r4_lost_reply_never_sends_twice(make_sim: Any, tmp_path: Path, mo
     async with make_sim(start=START) as (sim, ep):
         sim.faults.lose_next_order_reply(mode)
         events: list[object] = []
-        cfg = daemon_config(ep, tmp_path, one_buy(), request_timeout_s=1.0)
+        cfg = daemon_config(ep, tmp_path, one_buy(), request_timeout_s=1.0, order_timeout_s=1.0)
         async with daemon(sim, cfg, events) as kernel:
             await until(lambda: any(isinstance(e, OrderUnknown) for e in events))
             await until(lambda: bool(_orders(kernel)) and bool(_orders(kernel)[0].order_no))
@@ -51,7 +53,7 @@ async def test_r4_server_error_before_accept_is_unknown_and_not_resent(make_sim:
     """A 500 before the broker processed anything: UNKNOWN, never resent, then NOT_PLACED after the watch."""
     async with make_sim(start=START) as (sim, ep):
         events: list[object] = []
-        cfg = daemon_config(ep, tmp_path, one_buy(at="09:10:05"), request_timeout_s=1.0)
+        cfg = daemon_config(ep, tmp_path, one_buy(at="09:10:05"), request_timeout_s=1.0, order_timeout_s=1.0)
         async with daemon(sim, cfg, events) as kernel:
             kernel._unknown_recheck_s = 0.05  # test speed: check the broker every 50 ms
             await until(lambda: kernel.market.info("005930") is not None)  # the symbol lookup is done
@@ -66,7 +68,7 @@ async def test_r4_reply_held_past_client_timeout(make_sim: Any, tmp_path: Path) 
     """The reply comes after the client gave up: UNKNOWN first, then the 접수 push resolves it; one order."""
     async with make_sim(start=START) as (sim, ep):
         events: list[object] = []
-        cfg = daemon_config(ep, tmp_path, one_buy(at="09:10:05"), request_timeout_s=0.5)
+        cfg = daemon_config(ep, tmp_path, one_buy(at="09:10:05"), request_timeout_s=0.5, order_timeout_s=0.5)
         async with daemon(sim, cfg, events) as kernel:
             await until(lambda: kernel.market.info("005930") is not None)  # the symbol lookup is done
             sim.faults.hang_next_reply(2.0)
@@ -163,3 +165,21 @@ async def test_r19_external_order_is_adopted_and_counted(make_sim: Any, tmp_path
             await until(lambda: kernel.portfolio.position("_external", "000660").qty == 2, 20)
             assert kernel.portfolio.working_buy_notional(kernel.market, code="005930") > 0
             assert sim.stats.order_posts == []  # the bot itself placed nothing
+
+
+async def test_stop_cancels_working_orders_when_configured(make_sim: Any, tmp_path: Path) -> None:
+    """With cancel_working_orders_on_shutdown, a resting order is canceled at the broker on stop."""
+    async with make_sim(start=START) as (sim, ep):
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path, one_buy(at="15:00"))
+        cfg = cfg.model_copy(
+            update={"risk": cfg.risk.model_copy(update={"cancel_working_orders_on_shutdown": True})}
+        )
+        async with daemon(sim, cfg, events) as kernel:
+            low = floor_to_tick(sim.market.last_price("005930") * 85 // 100)
+            await kernel.execute("buyer", SubmitOrder("buyer", "005930", Side.BUY, 2, OrderType.LIMIT, low))
+            await until(lambda: bool(_orders(kernel)) and bool(_orders(kernel)[0].order_no))
+            order_no = _orders(kernel)[0].order_no
+            assert sim.exchange.orders[order_no].open_qty == 2
+        assert sim.exchange.orders[order_no].open_qty == 0
+        assert [a for a, _ in sim.stats.order_posts] == ["kt10000", "kt10003"]

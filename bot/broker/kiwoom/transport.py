@@ -25,6 +25,10 @@ from bot.errors import BrokerError, BrokerUnreachable, OutcomeUnknown
 log = structlog.get_logger(__name__)
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
+# Order TRs get their own (usually shorter) timeout: past it the outcome is UNKNOWN and reconciled.
+ORDER_API_IDS = frozenset(
+    {"kt10000", "kt10001", "kt10002", "kt10003", "kt10006", "kt10007", "kt10008", "kt10009"}
+)
 
 
 class KiwoomHttp:
@@ -37,11 +41,13 @@ class KiwoomHttp:
         *,
         timeout_s: float = 10.0,
         connect_timeout_s: float = 5.0,
+        order_timeout_s: float | None = None,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.endpoints = endpoints
         self.throttle = throttle
         self._timeout_s = timeout_s
+        self._order_timeout_s = order_timeout_s or timeout_s
         self._connect_timeout_s = connect_timeout_s
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
@@ -85,7 +91,8 @@ class KiwoomHttp:
         await self.throttle.acquire(api_id, priority=priority)
         started = anyio.current_time()
         try:
-            response = await self._send(api_id, self.endpoints.rest_url + path, content, headers)
+            timeout = self._order_timeout_s if api_id in ORDER_API_IDS else self._timeout_s
+            response = await self._send(api_id, self.endpoints.rest_url + path, content, headers, timeout)
             reply = read_reply(api_id, response.status_code, response.content, response.headers)
         except BrokerError as error:
             log.warning(
@@ -107,12 +114,15 @@ class KiwoomHttp:
         )
         return reply
 
-    async def _send(self, api_id: str, url: str, content: bytes, headers: dict[str, str]) -> httpx.Response:
+    async def _send(
+        self, api_id: str, url: str, content: bytes, headers: dict[str, str], timeout_s: float
+    ) -> httpx.Response:
         """The HTTP exchange itself, with httpx's errors converted to ours (never echoing headers)."""
-        deadline = self._timeout_s + self._connect_timeout_s
+        deadline = timeout_s + self._connect_timeout_s
+        per_request = httpx.Timeout(timeout_s, connect=self._connect_timeout_s)
         try:
             with anyio.fail_after(deadline):
-                return await self._client.post(url, content=content, headers=headers)
+                return await self._client.post(url, content=content, headers=headers, timeout=per_request)
         except (
             httpx.ConnectError,
             httpx.ConnectTimeout,
