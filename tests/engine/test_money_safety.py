@@ -14,9 +14,10 @@ import pytest
 
 from bot.clock import kst
 from bot.domain.account import OrderAction, OrderEvent, OrderStatus
+from bot.domain.market import TimerFired
 from bot.domain.orders import IntentState, OrderFilled, OrderUnknown, SubmitOrder
-from bot.domain.values import OrderType, Side
-from bot.engine.kernel import Kernel, Reconcile
+from bot.domain.values import OrderType, Side, TradingState
+from bot.engine.kernel import Kernel, Reconcile, StateChanged, StrategyDisabled
 from bot.market.ticks import floor_to_tick
 from bot.store import StoreReader
 from tests.engine.daemon_support import daemon, daemon_config, one_buy, until
@@ -183,3 +184,50 @@ async def test_stop_cancels_working_orders_when_configured(make_sim: Any, tmp_pa
             assert sim.exchange.orders[order_no].open_qty == 2
         assert sim.exchange.orders[order_no].open_qty == 0
         assert [a for a, _ in sim.stats.order_posts] == ["kt10000", "kt10003"]
+
+
+class _Broken:
+    """A plugin with a bug: every event raises."""
+
+    def on_start(self, ctx: Any) -> list[Any]:
+        return []
+
+    def on_event(self, event: Any, ctx: Any) -> list[Any]:
+        raise ZeroDivisionError("bug in the plugin")
+
+
+async def test_a_failing_plugin_is_disabled_and_the_others_keep_running(
+    make_sim: Any, tmp_path: Path
+) -> None:
+    """An exception in one strategy disables it, tells the operator, and the other still trades."""
+    other = one_buy(krw=700_000).model_copy(update={"name": "other"})
+    async with make_sim(start=START) as (sim, ep):
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path, one_buy(at="15:00"), other)
+        async with daemon(sim, cfg, events) as kernel:
+            kernel.slots["buyer"].plugin = _Broken()  # type: ignore[assignment]
+            await kernel.post(TimerFired("buyer", "any", sim.clock.now()))
+            await until(lambda: any(isinstance(e, StrategyDisabled) for e in events))
+            assert not kernel.slots["buyer"].enabled
+            await until(lambda: any(isinstance(e, OrderFilled) and e.strategy == "other" for e in events), 20)
+
+
+async def test_overfill_halts_trading(make_sim: Any, tmp_path: Path) -> None:
+    """A fill report beyond the order quantity halts trading and persists HALTED."""
+    async with make_sim(start=START) as (sim, ep):
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path, one_buy(krw=700_000))
+        async with daemon(sim, cfg, events) as kernel:
+            await until(lambda: bool(_orders(kernel)) and _orders(kernel)[0].state is IntentState.FILLED, 20)
+            order = _orders(kernel)[0]
+            too_much = OrderEvent(
+                order.order_no, "0000000", order.code, "", OrderStatus.FILLED, OrderAction.NEW, order.side,
+                order.qty, order.price, -1, order.facts.filled_amount + order.price, "9999999",
+                order.price, 1,
+                sim.clock.now(), 0, 0, "", order.venue, "보통",
+            )  # fmt: skip
+            await kernel.post(too_much)
+            await until(lambda: kernel.risk.state is TradingState.HALTED)
+            assert any(isinstance(e, StateChanged) and "overfill" in e.reason for e in events)
+        async with StoreReader.open(tmp_path / "journal.sqlite3") as reader:
+            assert (await reader.read_trading_state()).state is TradingState.HALTED
