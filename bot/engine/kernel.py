@@ -42,6 +42,7 @@ from bot.domain.orders import (
     CancelOrder,
     Command,
     IntentRecord,
+    IntentState,
     ModifyOrder,
     OrderAccepted,
     OrderCanceled,
@@ -309,8 +310,10 @@ class Kernel:
             task_status.started()
             log.info("kernel_ready", strategies=len(self.slots), state=self.risk.state)
             while True:
-                with anyio.move_on_after(1.0):
+                item: KernelInput = None
+                with anyio.move_on_after(1.0):  # wake at least once a second to beat the heartbeat
                     item = await inbox.receive()
+                if item is not None:  # handled outside the timeout: an event is never cut in half
                     self.stats.events += 1
                     await self._handle(item)
                     await self._flush_commands()
@@ -401,6 +404,9 @@ class Kernel:
             self._schedule_reconcile("cancel_refused")
             self._to_owner(item.command.strategy, item)
         elif isinstance(item, JournalFailed):
+            order = self.portfolio.order(item.intent_id)
+            if order is not None and order.state is IntentState.PENDING_SEND:  # never sent
+                self.portfolio.set_facts(item.intent_id, order.facts.with_rejected())
             await self._set_state(TradingState.HALTED, f"journal write failed: {item.error}", "store")
         elif isinstance(item, OperatorState):
             if item.state is not self.risk.state:
@@ -589,6 +595,7 @@ class Kernel:
             return
         if ev.status is OrderStatus.REJECTED:
             self.portfolio.set_facts(order.intent_id, order.facts.with_rejected())
+            await self._journal_state(order.intent_id, f"거부 push: {ev.reject_reason}")
             rejected = OrderRejected(
                 order.intent_id, order.strategy, order.code, order.side, ev.reject_reason, "거부", ev.time
             )
