@@ -33,6 +33,7 @@ from bot.broker.kiwoom.ws_settings import WsSettings
 from bot.broker.port import Broker
 from bot.clock import KST, Clock, LiveClock, SimClock
 from bot.config import BotConfig, load_credentials
+from bot.domain.market import SessionChanged
 from bot.domain.values import Venue
 from bot.engine.kernel import Kernel, KernelInput, KernelStats
 from bot.engine.market_state import MarketState
@@ -44,6 +45,7 @@ from bot.engine.timers import Timers
 from bot.errors import ConfigError, KiwoomBotError
 from bot.market.costs import CostModel, TaxSchedule
 from bot.market.guard import SessionGuard
+from bot.market.sessions import MarketSessions
 from bot.market.ticks import InstrumentKind
 from bot.store import Store
 
@@ -181,6 +183,16 @@ def _api_spacing(seconds: float) -> dict[str, float] | None:
     return {api_id: seconds for api_id in API_SPECS} if seconds > 0 else None
 
 
+async def _announce_sessions(sessions: MarketSessions, clock: Clock, venue: Venue, inbox: Any) -> None:
+    """Tell the kernel (and through it every strategy) when the market phase changes, day after day."""
+    async with inbox:
+        while True:
+            nxt = sessions.next_transition(venue, clock.now())
+            await clock.sleep_until(nxt.at)
+            with anyio.fail_after(60):
+                await inbox.send(SessionChanged(venue, str(nxt.phase), nxt.at))
+
+
 async def _drain(inbox: Any, within_s: float = 15.0) -> None:
     """Let the kernel finish what is already queued before a planned stop (bounded)."""
     with anyio.move_on_after(within_s):
@@ -302,6 +314,9 @@ async def run_daemon(
             await tg.start(router.run)
             await tg.start(timers.run, inbox_send.clone())
             await tg.start(kernel.run, inbox, inbox_send.clone())
+            tg.start_soon(
+                _announce_sessions, guard.sessions, clock, Venue(cfg.broker.venue), inbox_send.clone()
+            )
             for seq in sorted(set(seqs.values())):
                 await socket.condition_search(seq, realtime=True)
             log.info(

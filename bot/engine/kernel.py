@@ -32,6 +32,7 @@ from bot.domain.market import (
     FeedDown,
     FeedResynced,
     OrderBook,
+    SessionChanged,
     SessionKickedEvent,
     Tick,
     TimerFired,
@@ -382,6 +383,10 @@ class Kernel:
             for slot in self.slots.values():
                 if item.code in slot.watched:
                     self._deliver(slot, item)
+        elif isinstance(item, SessionChanged):  # a new phase (and, at the first one, a new day)
+            self.sink(item)
+            for slot in self.slots.values():
+                self._deliver(slot, item)
         elif isinstance(item, SymbolInfo):
             self.market.set_info(item)
         elif isinstance(item, OrderSubmitted):

@@ -148,6 +148,11 @@ class SessionGuard:
         sessions = MarketSessions(TradingCalendar.load(config.holiday_file))
         return cls(sessions, config, safety_margin_s=safety_margin_s)
 
+    @property
+    def sessions(self) -> MarketSessions:
+        """The session timetable this guard reads (also drives the daemon's phase announcements)."""
+        return self._sessions
+
     # --- the MarketGuard protocol -----------------------------------------------------------
     def order_block(self, venue: Venue, when: datetime, order_type: OrderType) -> str | None:
         """Why no order of this type may be sent to `venue` at `when`, or None."""

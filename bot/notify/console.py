@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.domain.market import ConditionExit, ConditionHit, FeedDown, FeedResynced, SessionKickedEvent
+from bot.domain.market import (
+    ConditionExit,
+    ConditionHit,
+    FeedDown,
+    FeedResynced,
+    SessionChanged,
+    SessionKickedEvent,
+)
 from bot.domain.orders import (
     OrderAccepted,
     OrderCanceled,
@@ -93,6 +100,8 @@ class ConsoleFeed:
             extra = f": {'; '.join(event.detail)}" if event.detail else ""
             counts = f"{event.synced_orders} orders, {event.differences} differences"
             return f"{stamp}  대사      {event.reason}: {counts}{extra}"
+        if isinstance(event, SessionChanged):
+            return f"{stamp}  장운영    {event.venue} {event.phase}"
         if isinstance(event, FeedDown):
             return f"{stamp}  연결끊김  {event.reason}"
         if isinstance(event, FeedResynced):
