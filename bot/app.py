@@ -35,7 +35,7 @@ from bot.clock import KST, Clock, LiveClock, SimClock
 from bot.config import BotConfig, load_credentials
 from bot.domain.market import SessionChanged
 from bot.domain.values import Venue
-from bot.engine.kernel import Kernel, KernelInput, KernelStats
+from bot.engine.kernel import Kernel, KernelInput, KernelStats, Reconfigure
 from bot.engine.market_state import MarketState
 from bot.engine.portfolio import Portfolio
 from bot.engine.risk import RiskGate
@@ -43,6 +43,8 @@ from bot.engine.router import Router
 from bot.engine.strategy import build_strategy
 from bot.engine.timers import Timers
 from bot.errors import ConfigError, KiwoomBotError
+from bot.instance import instance_lock
+from bot.log import Redactor
 from bot.market.costs import CostModel, TaxSchedule
 from bot.market.guard import SessionGuard
 from bot.market.sessions import MarketSessions
@@ -67,6 +69,49 @@ class RunSummary:
     state: str
     store_path: Path
     disabled: list[str] = field(default_factory=list)
+
+
+class Daemon:
+    """A handle on the running daemon for its supervisor (signals, systemd, tests)."""
+
+    def __init__(self, kernel: Kernel, router: Router, socket: KiwoomSocket, cfg: BotConfig) -> None:
+        self.kernel = kernel
+        self.router = router
+        self.config = cfg
+        self._socket = socket
+
+    def status(self) -> str:
+        """One line for systemd's STATUS= and `systemctl status`."""
+        k = self.kernel
+        working = len(k.portfolio.working())
+        return (
+            f"{self.config.broker.mode} {k.risk.state} feed={'up' if k.synced else 'down'} "
+            f"orders={k.stats.submitted} fills={k.stats.fills} working={working} "
+            f"positions={k.portfolio.open_position_count()} denials={k.stats.denied}"
+        )
+
+    def stop_intents(self) -> None:
+        """Refuse every new order from now on (a stop has begun); cancels still go out."""
+        self.kernel.accepting = False
+
+    async def settle(self, within_s: float) -> int:
+        """Wait (bounded) for in-flight order requests to finish; returns how many are still out."""
+        with anyio.move_on_after(within_s):
+            while True:
+                if self.router.in_flight == 0:
+                    break
+                await anyio.sleep(0.05)
+        return self.router.in_flight
+
+    async def reload(self, cfg: BotConfig, source: str) -> None:
+        """Apply a new file's strategies (validated first: a bad file raises ConfigError, nothing changes)."""
+        plugins = [(s, build_strategy(s, source, i)) for i, s in enumerate(cfg.strategy) if s.enabled]
+        listed = await self._socket.condition_list() if any(s.condition for s, _ in plugins) else ()
+        seqs = _resolve_conditions(cfg, listed)
+        await self.kernel.post(Reconfigure(tuple((s, p, seqs.get(s.name, "")) for s, p in plugins)))
+        for seq in sorted(set(seqs.values()) - set(self._socket.realtime_conditions())):
+            await self._socket.condition_search(seq, realtime=True)
+        self.config = cfg
 
 
 class KiwoomFeed:
@@ -221,7 +266,8 @@ async def run_daemon(
     ready: Callable[[], None] | None = None,
     unknown_recheck_s: float = 5.0,
     market: MarketState | None = None,
-    task_status: TaskStatus[Kernel] = anyio.TASK_STATUS_IGNORED,
+    redactor: Redactor | None = None,
+    task_status: TaskStatus[Daemon] = anyio.TASK_STATUS_IGNORED,
 ) -> RunSummary:
     """Run the whole bot until cancelled (or until `stop_at` on the clock); returns what it did."""
     clock = clock or make_clock(cfg)
@@ -239,7 +285,11 @@ async def run_daemon(
         return InstrumentKind.ETF if info and info.is_etf else InstrumentKind.STOCK
 
     async with AsyncExitStack() as stack:
+        stack.enter_context(instance_lock(cfg.broker.state_dir))
         endpoints, creds = await stack.enter_async_context(_endpoints_and_keys(cfg, clock, env, source))
+        if redactor is not None:
+            redactor.add_secret(creds.appkey)
+            redactor.add_secret(creds.secretkey)
         cfg.store.path.parent.mkdir(parents=True, exist_ok=True)
         store = await stack.enter_async_context(Store.open(cfg.store.path))
         rate = cfg.broker.throttle.requests_per_s or (1.0 if endpoints.is_mock else 5.0)
@@ -327,7 +377,7 @@ async def run_daemon(
             )
             if ready is not None:
                 ready()
-            task_status.started(kernel)
+            task_status.started(Daemon(kernel, router, socket, cfg))
             if stop_at is not None:
                 await clock.sleep_until(datetime.combine(started.date(), stop_at, KST))
                 await _drain(inbox)

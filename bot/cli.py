@@ -17,6 +17,7 @@ import anyio
 
 from bot.config import BotConfig, ConfigInspection, credential_problems, inspect_config, load_config
 from bot.errors import BrokerUnreachable, ConfigError
+from bot.instance import AlreadyRunning
 from bot.log import configure_logging
 
 EXIT_OK = 0
@@ -178,6 +179,10 @@ def _run_guarded(main: Callable[[], Awaitable[None]], what: str) -> int:
                 for line in str(error).splitlines():
                     _err(line)
             return EXIT_CONFIG
+        running = [e for e in leaves if isinstance(e, AlreadyRunning)]
+        if running:
+            _err(f"kiwoom-bot {what}: {running[0]}")
+            return EXIT_TEMPFAIL
         unreachable = [e for e in leaves if isinstance(e, BrokerUnreachable)]
         if unreachable:
             _err(f"kiwoom-bot {what}: broker unreachable: {unreachable[0]}")
@@ -187,35 +192,24 @@ def _run_guarded(main: Callable[[], Awaitable[None]], what: str) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    """The daemon: run until SIGTERM/SIGINT with the given config."""
-    from bot.app import run_daemon
+    """The daemon: run until SIGTERM/SIGINT with the given config (SIGHUP reloads it)."""
     from bot.engine.market_state import MarketState
     from bot.notify.console import ConsoleFeed
+    from bot.notify.logfeed import LogFeed
+    from bot.service import apply_logging, serve
 
     path = Path(args.config)
     cfg = _load_or_report(path)
     if cfg is None:
         return EXIT_CONFIG
-    configure_logging(args.log_level)
+    if args.log_level:
+        cfg = cfg.model_copy(update={"log": cfg.log.model_copy(update={"level": args.log_level})})
+    redactor = apply_logging(cfg)
     market = MarketState()
-
-    async def main() -> None:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_cancel_on_signal, tg.cancel_scope)
-            await run_daemon(cfg, source=str(path), sink=ConsoleFeed(market, _out), market=market)
-            tg.cancel_scope.cancel()
-
-    return _run_guarded(main, "run")
-
-
-async def _cancel_on_signal(scope: anyio.CancelScope) -> None:
-    """Stop the daemon cleanly on SIGTERM or SIGINT."""
-    import signal
-
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async for _ in signals:
-            scope.cancel()
-            return
+    feed: Callable[[object], None] = (
+        ConsoleFeed(market, _out) if sys.stdout.isatty() else LogFeed(market)  # JSON lines under systemd
+    )
+    return _run_guarded(lambda: serve(cfg, path, sink=feed, market=market, redactor=redactor), "run")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -275,7 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the trading daemon", description="Run the trading daemon.")
     run.add_argument("--config", required=True, help="the TOML file, e.g. /etc/kiwoom-bot/bot.toml")
-    run.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    run.add_argument(
+        "--log-level",
+        default=None,
+        choices=("debug", "info", "warning", "error"),
+        help="override [log] level",
+    )
     run.set_defaults(handler=_cmd_run)
 
     demo = sub.add_parser(

@@ -166,6 +166,14 @@ class MarketConfig(_Model):
     order_safety_margin_s: float = Field(default=2.0, ge=0, le=60)
 
 
+class LogConfig(_Model):
+    """Logging: level (changeable by SIGHUP) and format."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    # "auto": JSON lines when not on a terminal (systemd/journald), human-readable on a terminal
+    format: Literal["auto", "json", "console"] = "auto"
+
+
 class StoreConfig(_Model):
     """Where the SQLite journal lives."""
 
@@ -271,6 +279,7 @@ class BotConfig(_Model):
     broker: BrokerConfig = BrokerConfig()
     risk: RiskConfig = RiskConfig()
     market: MarketConfig = MarketConfig()
+    log: LogConfig = LogConfig()
     store: StoreConfig = StoreConfig()
     simulator: SimulatorConfig = SimulatorConfig()
     strategy: tuple[StrategyConfig, ...] = ()

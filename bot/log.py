@@ -58,12 +58,16 @@ class Redactor:
 
 
 def configure_logging(
-    level: str = "info", *, json: bool | None = None, stream: TextIO | None = None
+    level: str = "info",
+    *,
+    json: bool | None = None,
+    stream: TextIO | None = None,
+    redactor: Redactor | None = None,
 ) -> Redactor:
-    """Configure structlog once for the process; returns the redactor to register secrets with."""
+    """Configure structlog for the process (again on reload, keeping `redactor`'s secrets); returns it."""
     stream = stream or sys.stderr
     use_json = (not stream.isatty()) if json is None else json
-    redactor = Redactor()
+    redactor = redactor or Redactor()
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if use_json

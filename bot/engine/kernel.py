@@ -112,6 +112,13 @@ class Reconcile:
 
 
 @dataclass(frozen=True, slots=True)
+class Reconfigure:
+    """Replace the strategy set (SIGHUP reload): plugins already built and validated by the caller."""
+
+    strategies: tuple[tuple[StrategyConfig, Strategy, str], ...]  # (config, plugin, condition seq)
+
+
+@dataclass(frozen=True, slots=True)
 class StateChanged:
     """Trading state changed (published to the operator)."""
 
@@ -217,6 +224,7 @@ class Kernel:
         self.stats = KernelStats()
         self.heartbeat = time.monotonic()
         self.synced = False
+        self.accepting = True  # False once a stop began: no new intents, cancels still go out
         self.wedged = False  # test hook: a wedged kernel stops beating (watchdog tests)
         self._unknown_recheck_s = unknown_recheck_s
         self._unknown_give_up = unknown_give_up_checks
@@ -247,9 +255,7 @@ class Kernel:
         slot = self.slots[strategy]
         if not on:
             slot.watched.discard(code)
-            still_needed = any(code in s.watched for s in self.slots.values())
-            if not still_needed and self.portfolio.symbol_qty(code) == 0 and self._tg is not None:
-                self._tg.start_soon(self._unsubscribe, code)
+            self._on_watch_removed(code)
             return
         slot.watched.add(code)
         if self._tg is not None:
@@ -419,6 +425,8 @@ class Kernel:
                 self.sink(StateChanged(item.state, item.reason, item.by, self.clock.now()))
         elif isinstance(item, Reconcile):
             await self._reconcile(item.reason)
+        elif isinstance(item, Reconfigure):
+            self._reconfigure(item)
         elif isinstance(item, FeedDown):
             self.synced = False
             self.sink(item)
@@ -466,6 +474,39 @@ class Kernel:
             self._deliver(slot, event)
 
     # ------------------------------------------------------------------ strategies
+    def _reconfigure(self, item: Reconfigure) -> None:
+        """Apply a reloaded strategy set: removed ones stop, new or changed ones start afresh.
+
+        A changed strategy gets a new plugin instance; its positions and working orders stay in the
+        portfolio and the plugin adopts them in `on_start`. Unchanged ones keep running untouched.
+        """
+        wanted = {cfg.name: (cfg, plugin, seq) for cfg, plugin, seq in item.strategies}
+        for name, slot in list(self.slots.items()):
+            if name not in wanted:
+                slot.enabled = False
+                del self.slots[name]
+                for code in list(slot.watched):
+                    self._on_watch_removed(code)
+        started = []
+        for name, (cfg, plugin, seq) in wanted.items():
+            old = self.slots.get(name)
+            if old is not None and old.config == cfg and old.condition_seq == seq and old.enabled:
+                continue
+            slot = self.add_strategy(cfg, plugin, seq)
+            if old is not None:
+                slot.watched |= old.watched
+            started.append(slot)
+        for slot in started:
+            self._deliver_start(slot)
+        log.info(
+            "strategies_reloaded", running=sorted(self.slots), restarted=[s.config.name for s in started]
+        )
+
+    def _on_watch_removed(self, code: str) -> None:
+        if not any(code in s.watched for s in self.slots.values()) and self.portfolio.symbol_qty(code) == 0:
+            if self._tg is not None:
+                self._tg.start_soon(self._unsubscribe, code)
+
     def _deliver_start(self, slot: StrategySlot) -> None:
         self._run_plugin(slot, lambda: slot.plugin.on_start(slot.ctx))
 
@@ -507,6 +548,9 @@ class Kernel:
                 # Not acknowledged yet: cancel the moment its number is known (or it is resolved).
                 self._cancel_on_ack[cmd.intent_id] = (slot, cmd)
                 return
+        if isinstance(cmd, SubmitOrder) and not self.accepting:
+            await self._deny(slot, cmd, "shutting_down", "the daemon is stopping: no new orders")
+            return
         if isinstance(cmd, SubmitOrder) and cmd.side is Side.BUY and not self.synced:
             await self._deny(slot, cmd, "unsynced", "the feed is not synced with the broker: no entries")
             return

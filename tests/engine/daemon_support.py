@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from bot.app import run_daemon
+from bot.app import Daemon, run_daemon
 from bot.config import BotConfig, BrokerConfig, MarketConfig, StoreConfig, StrategyConfig, ThrottleConfig
 from bot.engine.kernel import Kernel
 from bot.sim import SIM_APPKEY, SIM_SECRETKEY, SimEndpoints, Simulator
@@ -50,10 +50,10 @@ def one_buy(code: str = "005930", krw: int = 1_000_000, at: str = "09:10:05") ->
 async def daemon(sim: Simulator, cfg: BotConfig, events: list[object]) -> AsyncIterator[Kernel]:
     """The daemon running in this task group until the block ends (cancelled like a stop)."""
     async with anyio.create_task_group() as tg:
-        kernel: Kernel = await tg.start(
+        handle: Daemon = await tg.start(
             partial(run_daemon, cfg, source="test", sink=events.append, clock=sim.clock, env=ENV)
         )
-        yield kernel
+        yield handle.kernel
         tg.cancel_scope.cancel()
 
 
