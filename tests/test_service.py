@@ -7,6 +7,7 @@ STOPPING=1 and exits 0 (R9); a second instance on the same state directory is re
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -190,3 +191,25 @@ async def test_second_instance_is_refused_naming_the_holder(make_sim: Any, tmp_p
             first.send_signal(signal.SIGTERM)
             await until(lambda: first.poll() is not None, 30)
         assert first.returncode == 0
+
+
+async def test_daemon_logs_are_json_lines_without_secrets(make_sim: Any, tmp_path: Path) -> None:
+    """Off a terminal every log line is JSON, and neither keys nor the token appear anywhere."""
+    async with make_sim(start=START) as (sim, ep), notify_socket(tmp_path) as (path, sock):
+        config = write_config(ep, tmp_path)
+        proc = _start(config, path)
+        try:
+            await next_message(sock, "READY=1", within=30)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            await until(lambda: proc.poll() is not None, 30)
+        assert proc.returncode == 0 and proc.stderr is not None
+        lines = [line for line in proc.stderr.read().splitlines() if line.strip()]
+        tokens = [t.value for t in sim.tokens._by_value.values()]
+        assert lines and tokens
+        for line in lines:
+            json.loads(line)  # raises on anything that is not one JSON object per line
+            for secret in (SIM_APPKEY, SIM_SECRETKEY, *tokens):
+                assert secret not in line
+        journal = (tmp_path / "journal.sqlite3").read_bytes()
+        assert all(secret.encode() not in journal for secret in (SIM_APPKEY, SIM_SECRETKEY, *tokens))
