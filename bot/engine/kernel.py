@@ -55,6 +55,7 @@ from bot.domain.orders import (
     SubmitOrder,
 )
 from bot.domain.position import PositionState
+from bot.domain.snapshots import FillRecord, Holding, OpenOrder
 from bot.domain.values import OrderType, Side, TradingState, Venue
 from bot.engine.market_state import MarketState, SymbolInfo
 from bot.engine.orderstate import OrderFacts, Overfill
@@ -109,6 +110,17 @@ class Reconcile:
     """Ask the kernel to reconcile with the broker now (after a reconnect, or to resolve UNKNOWN)."""
 
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerView:
+    """What the broker reported for a reconciliation, and the engine's working orders when it asked."""
+
+    reason: str
+    orders: tuple[WorkingOrder, ...]
+    open_orders: tuple[OpenOrder, ...]
+    fills: tuple[FillRecord, ...]
+    holdings: tuple[Holding, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +232,7 @@ class Kernel:
         self._pending: list[tuple[StrategySlot, Command]] = []
         self._cancel_on_ack: dict[str, tuple[StrategySlot, CancelOrder]] = {}
         self._reconcile_pending = False
+        self._fetching = False
         self.slots: dict[str, StrategySlot] = {}
         self.stats = KernelStats()
         self.heartbeat = time.monotonic()
@@ -314,6 +327,7 @@ class Kernel:
                 self._deliver_start(slot)
             await self._flush_commands()
             tg.start_soon(self._poll_trading_state)
+            self.heartbeat = time.monotonic()
             task_status.started()
             log.info("kernel_ready", strategies=len(self.slots), state=self.risk.state)
             while True:
@@ -425,6 +439,8 @@ class Kernel:
                 self.sink(StateChanged(item.state, item.reason, item.by, self.clock.now()))
         elif isinstance(item, Reconcile):
             await self._reconcile(item.reason)
+        elif isinstance(item, BrokerView):
+            await self._apply_broker_view(item)
         elif isinstance(item, Reconfigure):
             self._reconfigure(item)
         elif isinstance(item, FeedDown):
@@ -435,8 +451,7 @@ class Kernel:
             self.stats.reconnects += 1
             self.sink(item)
             await self._journal("reconnect", {"event": "resynced", "reconnects": item.reconnects})
-            await self._reconcile("resync")
-            self.synced = True
+            await self._reconcile("resync")  # entries stay paused until its answer is applied
         elif isinstance(item, SessionKickedEvent):
             self.synced = False
             self.sink(item)
@@ -737,8 +752,9 @@ class Kernel:
         self._reconcile_pending = False
         await self._post(Reconcile(reason))
 
-    async def _reconcile(self, reason: str) -> None:
-        """Merge the broker's open orders, fills and holdings into the engine; report differences."""
+    async def _fetch_broker_view(self, reason: str) -> BrokerView | None:
+        """The broker's open orders, fills and holdings, with the engine's working orders as of the ask."""
+        orders = tuple(self.portfolio.working())
         try:
             with anyio.fail_after(60):
                 open_orders = await self.broker.open_orders()
@@ -747,13 +763,43 @@ class Kernel:
         except (KiwoomBotError, TimeoutError) as exc:
             log.warning("reconcile_failed", reason=reason, error=str(exc))
             self._schedule_reconcile(reason)
+            return None
+        return BrokerView(reason, orders, tuple(open_orders), tuple(fills), tuple(holdings))
+
+    async def _reconcile(self, reason: str) -> None:
+        """At startup: fetch and apply inline (nothing runs before it). Later: fetch off the kernel loop
+        (the kernel keeps handling events and beating) and apply when the answer comes back."""
+        if not self.synced and self._tg is not None and self.stats.reconciles == 0:
+            view = await self._fetch_broker_view(reason)
+            if view is not None:
+                await self._apply_broker_view(view)
             return
+        if self._fetching or self._tg is None:
+            return
+        self._fetching = True
+        self._tg.start_soon(self._fetch_and_post, reason)
+
+    async def _fetch_and_post(self, reason: str) -> None:
+        try:
+            view = await self._fetch_broker_view(reason)
+        finally:
+            self._fetching = False
+        if view is not None:
+            await self._post(view)
+
+    async def _apply_broker_view(self, view: BrokerView) -> None:
+        """Merge a broker snapshot; only orders the engine knew when it asked are judged by it."""
+        reason, holdings = view.reason, list(view.holdings)
+        open_orders, fills = list(view.open_orders), list(view.fills)
         self.stats.reconciles += 1
-        result = reconcile_orders(list(self.portfolio.working()), open_orders, fills)
+        if reason == "resync":
+            self.synced = True
+        result = reconcile_orders(list(view.orders), open_orders, fills)
         detail: list[str] = []
+        asked = {o.intent_id: o.order_no for o in view.orders}
         for sync in result.syncs:
             order = self.portfolio.order(sync.intent_id)
-            if order is None:
+            if order is None or (order.order_no and asked.get(sync.intent_id) not in ("", order.order_no)):
                 continue
             if not order.order_no:
                 order = self.portfolio.set_facts(order.intent_id, order.facts.with_order_no(sync.order_no))

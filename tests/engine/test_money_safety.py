@@ -14,10 +14,10 @@ import pytest
 
 from bot.clock import kst
 from bot.domain.account import OrderAction, OrderEvent, OrderStatus
-from bot.domain.market import TimerFired
+from bot.domain.market import FeedDown, FeedResynced, TimerFired
 from bot.domain.orders import IntentState, OrderFilled, OrderUnknown, SubmitOrder
 from bot.domain.values import OrderType, Side, TradingState
-from bot.engine.kernel import Kernel, Reconcile, StateChanged, StrategyDisabled
+from bot.engine.kernel import Kernel, Reconcile, Reconciled, StateChanged, StrategyDisabled
 from bot.market.ticks import floor_to_tick
 from bot.store import StoreReader
 from tests.engine.daemon_support import daemon, daemon_config, one_buy, until
@@ -231,3 +231,17 @@ async def test_overfill_halts_trading(make_sim: Any, tmp_path: Path) -> None:
             assert any(isinstance(e, StateChanged) and "overfill" in e.reason for e in events)
         async with StoreReader.open(tmp_path / "journal.sqlite3") as reader:
             assert (await reader.read_trading_state()).state is TradingState.HALTED
+
+
+async def test_r1_reconnect_pauses_entries_until_resync_reconciled(make_sim: Any, tmp_path: Path) -> None:
+    """After a dropped socket the feed resubscribes, the broker is reconciled, then entries resume."""
+    async with make_sim(start=START) as (sim, ep):
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path, one_buy(at="15:00"))
+        async with daemon(sim, cfg, events) as kernel:
+            assert kernel.synced
+            sim.faults.drop_ws()
+            await until(lambda: any(isinstance(e, FeedDown) for e in events))
+            await until(lambda: any(isinstance(e, Reconciled) and e.reason == "resync" for e in events), 20)
+            assert kernel.synced and kernel.stats.reconnects == 1
+            assert any(isinstance(e, FeedResynced) for e in events)
