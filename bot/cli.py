@@ -233,6 +233,34 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_OK
 
 
+def _cmd_switch(args: argparse.Namespace) -> int:
+    """`kill` / `resume`: change the persisted kill switch; a running daemon follows within a second."""
+    from bot.clock import LiveClock
+    from bot.domain.values import TradingState
+    from bot.store import StoreFailed, change_trading_state
+
+    cfg = _load_or_report(Path(args.config))
+    if cfg is None:
+        return EXIT_CONFIG
+    configure_logging("warning")
+    state = TradingState.ACTIVE if args.command == "resume" else TradingState(args.mode)
+    reason = args.reason or (
+        "resumed by the operator" if state is TradingState.ACTIVE else "killed by the operator"
+    )
+    who = f"cli:{os.environ.get('USER') or os.getuid()}"
+
+    async def change() -> None:
+        record = await change_trading_state(cfg.store.path, state, reason, who, time=LiveClock().now())
+        _out(f"trading state {record.state} (version {record.version}): {reason}")
+
+    try:
+        anyio.run(change)
+    except StoreFailed as exc:
+        _err(f"kiwoom-bot {args.command}: {exc}")
+        return EXIT_TEMPFAIL
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -276,6 +304,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="override [log] level",
     )
     run.set_defaults(handler=_cmd_run)
+
+    kill = sub.add_parser(
+        "kill",
+        help="stop new entries now (persisted; a running daemon follows within a second)",
+        description="Throw the kill switch in the journal named by the config. Cancels still go out.",
+    )
+    kill.add_argument("--config", required=True, help="the daemon's TOML file (names the journal)")
+    kill.add_argument(
+        "--mode",
+        default="HALTED",
+        choices=("HALTED", "REDUCING"),
+        help="HALTED (default) or REDUCING (exits only)",
+    )
+    kill.add_argument("--reason", default="", help="why, for the journal and the operator")
+    kill.set_defaults(handler=_cmd_switch)
+    resume = sub.add_parser("resume", help="allow trading again (ACTIVE)", description="Set ACTIVE again.")
+    resume.add_argument("--config", required=True, help="the daemon's TOML file (names the journal)")
+    resume.add_argument("--reason", default="", help="why, for the journal")
+    resume.set_defaults(handler=_cmd_switch)
 
     demo = sub.add_parser(
         "demo",

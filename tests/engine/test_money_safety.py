@@ -7,15 +7,17 @@ fills on restart. Each test checks the broker's side (what the simulator process
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from bot.clock import kst
 from bot.domain.account import OrderAction, OrderEvent, OrderStatus
 from bot.domain.market import FeedDown, FeedResynced, TimerFired
-from bot.domain.orders import IntentState, OrderFilled, OrderUnknown, SubmitOrder
+from bot.domain.orders import IntentState, OrderDenied, OrderFilled, OrderUnknown, SubmitOrder
 from bot.domain.values import OrderType, Side, TradingState
 from bot.engine.kernel import Kernel, Reconcile, Reconciled, StateChanged, StrategyDisabled
 from bot.market.ticks import floor_to_tick
@@ -245,3 +247,28 @@ async def test_r1_reconnect_pauses_entries_until_resync_reconciled(make_sim: Any
             await until(lambda: any(isinstance(e, Reconciled) and e.reason == "resync" for e in events), 20)
             assert kernel.synced and kernel.stats.reconnects == 1
             assert any(isinstance(e, FeedResynced) for e in events)
+
+
+async def test_r17_cli_kill_halts_a_running_daemon_within_a_second(make_sim: Any, tmp_path: Path) -> None:
+    """`kiwoom-bot kill` from another process halts entries within ~1 s; `resume` re-arms them."""
+    async with make_sim(start=START) as (sim, ep):
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path, one_buy(at="15:00"))
+        toml = tmp_path / "bot.toml"
+        toml.write_text(f'[store]\npath = "{tmp_path / "journal.sqlite3"}"\n', encoding="utf-8")
+        async with daemon(sim, cfg, events) as kernel:
+            done = await anyio.run_process(
+                [sys.executable, "-m", "bot", "kill", "--config", str(toml), "--reason", "test"], check=False
+            )
+            assert done.returncode == 0, done.stderr
+            started = anyio.current_time()
+            await until(lambda: kernel.risk.state is TradingState.HALTED, 5)
+            assert anyio.current_time() - started < 2.5
+            price = floor_to_tick(sim.market.last_price("005930"))
+            await kernel.execute("buyer", SubmitOrder("buyer", "005930", Side.BUY, 1, OrderType.LIMIT, price))
+            assert any(isinstance(e, OrderDenied) and e.rule == "trading_state" for e in events)
+            done = await anyio.run_process(
+                [sys.executable, "-m", "bot", "resume", "--config", str(toml)], check=False
+            )
+            assert done.returncode == 0
+            await until(lambda: kernel.risk.state is TradingState.ACTIVE, 5)
