@@ -35,7 +35,8 @@ from bot.clock import KST, Clock, LiveClock, SimClock
 from bot.config import BotConfig, load_credentials
 from bot.domain.market import SessionChanged
 from bot.domain.values import Venue
-from bot.engine.kernel import Kernel, KernelInput, KernelStats, Reconfigure
+from bot.engine.kernel import Kernel
+from bot.engine.kernel_types import KernelInput, KernelStats, Reconfigure
 from bot.engine.market_state import MarketState
 from bot.engine.portfolio import Portfolio
 from bot.engine.risk import RiskGate

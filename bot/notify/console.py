@@ -26,7 +26,7 @@ from bot.domain.orders import (
     SubmitOrder,
 )
 from bot.domain.values import Side
-from bot.engine.kernel import Reconciled, StateChanged, StrategyDisabled
+from bot.engine.kernel_types import Reconciled, StateChanged, StrategyDisabled
 from bot.engine.market_state import MarketState
 
 _SIDE = {Side.BUY: "매수", Side.SELL: "매도"}

@@ -19,7 +19,8 @@ from bot.domain.account import OrderAction, OrderEvent, OrderStatus
 from bot.domain.market import FeedDown, FeedResynced, TimerFired
 from bot.domain.orders import IntentState, OrderDenied, OrderFilled, OrderUnknown, SubmitOrder
 from bot.domain.values import OrderType, Side, TradingState
-from bot.engine.kernel import Kernel, Reconcile, Reconciled, StateChanged, StrategyDisabled
+from bot.engine.kernel import Kernel
+from bot.engine.kernel_types import Reconcile, Reconciled, StateChanged, StrategyDisabled
 from bot.market.ticks import floor_to_tick
 from bot.store import StoreReader
 from tests.engine.daemon_support import daemon, daemon_config, one_buy, until
