@@ -43,7 +43,7 @@ from bot.engine.risk import RiskGate
 from bot.engine.router import Router
 from bot.engine.strategy import build_strategy
 from bot.engine.timers import Timers
-from bot.errors import ConfigError, KiwoomBotError
+from bot.errors import BrokerUnreachable, ConfigError, KiwoomBotError
 from bot.instance import instance_lock
 from bot.log import Redactor
 from bot.market.costs import CostModel, TaxSchedule
@@ -345,7 +345,13 @@ async def run_daemon(
         )
         stack.push_async_callback(_shutdown_cancels, cfg, kernel, broker)
         async with anyio.create_task_group() as tg:
-            await tg.start(socket.run)
+            try:
+                with anyio.fail_after(cfg.broker.startup_timeout_s):
+                    await tg.start(socket.run)
+            except TimeoutError:
+                raise BrokerUnreachable(
+                    f"no broker session within {cfg.broker.startup_timeout_s:g} s at {endpoints.ws_url}"
+                ) from None
             listed = await socket.condition_list() if any(s.condition for s in cfg.strategy) else ()
             seqs = _resolve_conditions(cfg, listed)
             for _i, strat, plugin in plugins:

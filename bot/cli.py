@@ -187,7 +187,11 @@ def _run_guarded(main: Callable[[], Awaitable[None]], what: str) -> int:
         if unreachable:
             _err(f"kiwoom-bot {what}: broker unreachable: {unreachable[0]}")
             return EXIT_TEMPFAIL
-        raise
+        import traceback
+
+        _err(f"kiwoom-bot {what}: internal error: {type(exc).__name__}: {exc}")
+        traceback.print_exception(exc, file=sys.stderr)
+        return EXIT_SOFTWARE
     return EXIT_OK
 
 

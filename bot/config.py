@@ -109,6 +109,8 @@ class BrokerConfig(_Model):
     order_timeout_s: float = Field(default=3.0, gt=0, le=60)
     throttle: ThrottleConfig = ThrottleConfig()
     stale_after_s: float = Field(default=30.0, gt=0)
+    # Give up starting (exit 75, systemd retries later) if no broker session comes up within this.
+    startup_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     reconnect_base_s: float = Field(default=0.5, gt=0)
     reconnect_cap_s: float = Field(default=30.0, gt=0)
 

@@ -48,3 +48,17 @@ def test_missing_secret_exits_78_before_anything_starts(tmp_path: Path) -> None:
     assert done.returncode == 78, done.stderr
     assert "KIWOOM_APPKEY" in done.stderr and "S" * 10 not in done.stderr + done.stdout
     assert not (tmp_path / "journal.sqlite3").exists()
+
+
+def test_unreachable_broker_at_start_exits_75(tmp_path: Path) -> None:
+    """No broker session within startup_timeout_s: exit 75 (systemd retries later), named clearly."""
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        '[broker]\nmode = "paper"\nrest_url = "http://127.0.0.1:9"\nws_url = "ws://127.0.0.1:9/api/dostk/websocket"\n'
+        "startup_timeout_s = 2.0\n"
+        f'state_dir = "{tmp_path / "state"}"\n[store]\npath = "{tmp_path / "journal.sqlite3"}"\n',
+        encoding="utf-8",
+    )
+    done = _run(config, {"KIWOOM_APPKEY": "A" * 40, "KIWOOM_SECRETKEY": "S" * 40})
+    assert done.returncode == 75, done.stderr
+    assert "broker unreachable" in done.stderr and "A" * 10 not in done.stderr
