@@ -12,6 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -265,6 +266,79 @@ def _cmd_switch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- operator read commands ----------------------------------------------------------------------------
+def _iso_date(text: str) -> date:
+    """`--date` values: a KST trading day as YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _print_report(report: object, as_json: bool) -> None:
+    """A `bot.operator.Report` as aligned lines, or as one JSON document."""
+    import json
+
+    from bot.operator import Report
+
+    assert isinstance(report, Report)
+    if as_json:
+        _out(json.dumps(report.data, ensure_ascii=False, indent=2))
+    else:
+        for line in report.lines:
+            _out(line)
+
+
+def _cmd_read(args: argparse.Namespace) -> int:
+    """`status` / `orders` / `fills` / `positions` / `pnl`: read the journal (safe while the daemon runs)."""
+    from bot.app import make_clock
+    from bot.operator import Query, read_report
+    from bot.store import StoreFailed
+
+    cfg = _load_or_report(Path(args.config))
+    if cfg is None:
+        return EXIT_CONFIG
+    configure_logging("warning")
+    today = make_clock(cfg).now().date()
+    query = Query(args.command, today, getattr(args, "date", None), getattr(args, "open", False))
+    try:
+        report = anyio.run(read_report, cfg.store.path, query)
+    except StoreFailed as exc:
+        _err(f"kiwoom-bot {args.command}: {exc}")
+        return EXIT_TEMPFAIL
+    _print_report(report, args.json)
+    return EXIT_OK
+
+
+def _cmd_conditions(args: argparse.Namespace) -> int:
+    """`conditions`: log in, list the account's saved condition searches (seq, name), disconnect."""
+    from bot.errors import KiwoomBotError
+    from bot.operator import conditions_report, list_conditions
+
+    path = Path(args.config)
+    cfg = _load_or_report(path)
+    if cfg is None:
+        return EXIT_CONFIG
+    configure_logging("warning")
+    try:
+        listed = anyio.run(list_conditions, cfg, str(path))
+    except Exception as exc:
+        leaves = _leaves(exc)
+        config = [e for e in leaves if isinstance(e, ConfigError)]
+        for error in config:
+            for line in str(error).splitlines():
+                _err(line)
+        if config:
+            return EXIT_CONFIG
+        known = [e for e in leaves if isinstance(e, KiwoomBotError)]
+        if not known:
+            raise
+        _err(f"kiwoom-bot conditions: {known[0]}")
+        return EXIT_TEMPFAIL
+    _print_report(conditions_report(listed), args.json)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -338,7 +412,37 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", default=None, help="a config to use instead of config/demo.toml")
     demo.add_argument("--log-level", default="error", choices=("debug", "info", "warning", "error"))
     demo.set_defaults(handler=_cmd_demo)
+    _add_read_parsers(sub)
     return parser
+
+
+def _add_read_parsers(sub: Any) -> None:
+    """The operator's read commands: `status`, `orders`, `fills`, `positions`, `pnl`, `conditions`."""
+
+    def add(
+        name: str, help_text: str, handler: Callable[[argparse.Namespace], int]
+    ) -> argparse.ArgumentParser:
+        cmd: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.add_argument("--config", required=True, help="the daemon's TOML file (names the journal)")
+        cmd.add_argument("--json", action="store_true", help="print one JSON document (money as int KRW)")
+        cmd.set_defaults(handler=handler)
+        return cmd
+
+    add("status", "trading state, today's orders by outcome, open positions, today's realized P&L", _cmd_read)
+    orders = add("orders", "today's orders (default) or every working order", _cmd_read)
+    which = orders.add_mutually_exclusive_group()
+    which.add_argument("--today", action="store_true", help="orders of today's KST trading day (default)")
+    which.add_argument("--open", action="store_true", help="every working order, of any day")
+    fills = add("fills", "the fills of a KST trading day (default today)", _cmd_read)
+    fills.add_argument("--date", type=_iso_date, default=None, help="YYYY-MM-DD (default today)")
+    add("positions", "open positions per strategy and stock", _cmd_read)
+    pnl = add("pnl", "realized P&L per strategy of a KST trading day (default today)", _cmd_read)
+    pnl.add_argument("--date", type=_iso_date, default=None, help="YYYY-MM-DD (default today)")
+    add(
+        "conditions",
+        "list the account's saved condition searches (seq and name) for [[strategy]] condition",
+        _cmd_conditions,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
