@@ -1,0 +1,179 @@
+"""The `[notify]` section: Slack and email sinks, routes (kinds, minimum severity, quiet hours), and
+the dispatcher's bounds. Frozen, unknown keys rejected. Secrets are never in the file: only the NAMES
+of the environment variables holding the webhook URL, bot token and SMTP password.
+
+    [notify.slack]
+    enabled = true
+    webhook_url_env = "KIWOOM_BOT_SLACK_WEBHOOK"   # or token_env + channel for chat.postMessage
+
+    [notify.email]
+    enabled = true
+    host = "smtp.example.com"
+    security = "starttls"
+    username = "bot@example.com"
+    sender = "bot@example.com"
+    recipients = ["me@example.com"]
+
+    [[notify.route]]
+    sink = "slack"
+    kinds = ["fill", "denial"]
+
+    [[notify.route]]
+    sink = "email"
+    kinds = ["daily_report", "*"]
+    min_severity = "error"
+    quiet_hours = "22:00-07:00"
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.notify.messages import KINDS
+
+SeverityName = Literal["debug", "info", "warning", "error", "critical"]
+SinkName = Literal["slack", "email", "console"]
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
+_QUIET = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_ENV_HINT = (
+    "expected the NAME of an environment variable in capitals, like {example} "
+    "(the secret never goes in this file)"
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _env_name(name: str, example: str, *, optional: bool = False) -> str:
+    if optional and not name:
+        return name
+    if not _ENV_NAME.match(name):
+        raise ValueError(_ENV_HINT.format(example=example))
+    return name
+
+
+class SlackConfig(_Model):
+    """Slack through slack-sdk: an incoming webhook, or a bot token with chat.postMessage."""
+
+    enabled: bool = False
+    webhook_url_env: str = "KIWOOM_BOT_SLACK_WEBHOOK"
+    token_env: str = ""  # set (with `channel`) to post with a bot token instead of the webhook
+    channel: str = ""
+    base_url: str = ""  # Web API base for chat.postMessage; empty = https://slack.com/api/
+    timeout_s: int = Field(default=5, ge=1, le=60)
+
+    @field_validator("webhook_url_env")
+    @classmethod
+    def _webhook_env(cls, name: str) -> str:
+        return _env_name(name, "KIWOOM_BOT_SLACK_WEBHOOK")
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env(cls, name: str) -> str:
+        return _env_name(name, "KIWOOM_BOT_SLACK_TOKEN", optional=True)
+
+    @model_validator(mode="after")
+    def _channel_with_token(self) -> SlackConfig:
+        if self.token_env and not self.channel:
+            raise ValueError(
+                "notify.slack.channel: expected a channel (like '#trading') when token_env is set"
+            )
+        return self
+
+
+class EmailConfig(_Model):
+    """Email over SMTP: STARTTLS (587), implicit TLS (465) or plain (loopback relays only)."""
+
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = Field(default=0, ge=0, le=65535)  # 0 = 587 for starttls, 465 for ssl, 25 for none
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""  # empty = no login
+    password_env: str = "KIWOOM_BOT_SMTP_PASSWORD"
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    subject_prefix: str = "[kiwoom-bot]"
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("password_env")
+    @classmethod
+    def _password_env(cls, name: str) -> str:
+        return _env_name(name, "KIWOOM_BOT_SMTP_PASSWORD")
+
+    @model_validator(mode="after")
+    def _addresses(self) -> EmailConfig:
+        if self.enabled and (not self.sender or not self.recipients):
+            raise ValueError("notify.email: expected `sender` and at least one of `recipients` when enabled")
+        if self.security == "none" and self.username and self.host not in ("localhost", "127.0.0.1", "::1"):
+            raise ValueError(
+                "notify.email.security: expected 'starttls' or 'ssl' to log in to a remote server"
+            )
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        """The configured port, or the usual one for the security mode."""
+        return self.port or {"starttls": 587, "ssl": 465, "none": 25}[self.security]
+
+
+class RouteConfig(_Model):
+    """Which notice kinds go to a sink, from which severity, and what still goes in quiet hours."""
+
+    sink: SinkName
+    kinds: tuple[str, ...] = ("*",)
+    min_severity: SeverityName = "info"
+    quiet_hours: str = ""  # "22:00-07:00" KST; empty = never quiet
+    quiet_min_severity: SeverityName = "error"  # during quiet hours only this and above
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(kinds) - KINDS - {"*"})
+        if unknown:
+            raise ValueError(f"unknown kinds {unknown}; expected '*' or some of {sorted(KINDS)}")
+        return kinds
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        if value and quiet_window(value) is None:
+            raise ValueError("expected 'HH:MM-HH:MM' (KST), like '22:00-07:00', or empty")
+        return value
+
+
+def quiet_window(value: str) -> tuple[time, time] | None:
+    """`"22:00-07:00"` → (22:00, 07:00); None when malformed or empty."""
+    m = _QUIET.match(value)
+    if not m:
+        return None
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        return None
+    return time(h1, m1), time(h2, m2)
+
+
+DEFAULT_ROUTES = (
+    RouteConfig(sink="slack", kinds=("fill", "denial", "reject", "daily_report", "dropped")),
+    RouteConfig(sink="slack", min_severity="error"),
+    RouteConfig(sink="email", kinds=("daily_report",)),
+    RouteConfig(sink="email", min_severity="error"),
+)
+
+
+class NotifyConfig(_Model):
+    """Operator channels and the bounds of the lossy dispatcher."""
+
+    slack: SlackConfig = SlackConfig()
+    email: EmailConfig = EmailConfig()
+    route: tuple[RouteConfig, ...] = DEFAULT_ROUTES
+    queue_size: int = Field(default=1000, ge=1, le=100_000)  # per sink; beyond it notices are dropped
+    batch_window_s: float = Field(default=1.0, ge=0, le=60)  # notices arriving within it share a message
+    max_batch: int = Field(default=100, ge=1, le=1000)
+    retries: int = Field(default=3, ge=0, le=10)
+    backoff_base_s: float = Field(default=1.0, gt=0, le=60)
+    backoff_cap_s: float = Field(default=30.0, gt=0, le=600)

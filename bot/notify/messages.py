@@ -1,0 +1,254 @@
+"""Engine events as operator notices: a kind and a severity for routing, and the words for a person.
+
+A `Notice` is sink-neutral (title + labelled fields, Korean stock name with its code, KRW with
+thousands separators); `bot.notify.render` turns a batch of them into Slack Block Kit or an email.
+Events that an operator does not need (ticks, accepted orders...) describe to None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import IntEnum
+
+from bot.domain.market import ConditionHit, FeedDown, FeedResynced, SessionKickedEvent
+from bot.domain.orders import (
+    OrderCanceled,
+    OrderDenied,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
+    OrderUnknown,
+    SubmitOrder,
+)
+from bot.domain.values import Side, TradingState
+from bot.engine.kernel_types import OperatorState, Reconciled, StateChanged, StrategyDisabled
+
+
+class Severity(IntEnum):
+    """How much a notice matters; routes keep notices at or above a minimum."""
+
+    DEBUG = 10
+    INFO = 20
+    WARNING = 30
+    ERROR = 40
+    CRITICAL = 50
+
+    @classmethod
+    def parse(cls, name: str) -> Severity:
+        """`"warning"` → `Severity.WARNING`."""
+        return cls[name.upper()]
+
+
+# Every kind a route may name (config validation uses this list).
+KINDS: frozenset[str] = frozenset(
+    {
+        "fill",
+        "order",
+        "denial",
+        "reject",
+        "cancel",
+        "unknown",
+        "state",
+        "operator",
+        "strategy_disabled",
+        "reconciled",
+        "feed",
+        "session_kicked",
+        "condition",
+        "reload_refused",
+        "daily_report",
+        "dropped",
+    }
+)
+
+_SIDE = {Side.BUY: "매수", Side.SELL: "매도"}
+
+
+def krw(amount: int) -> str:
+    """`1234567` → `1,234,567원` (negative amounts keep their sign)."""
+    return f"{amount:,}원"
+
+
+def signed_krw(amount: int) -> str:
+    """P&L with an explicit sign: `+12,300원`, `-4,500원`, `0원`."""
+    return f"{amount:+,}원" if amount else "0원"
+
+
+@dataclass(frozen=True, slots=True)
+class DailyReport:
+    """The end-of-day report for the operator: realized P&L per strategy plus free-form lines."""
+
+    day: date
+    pnl_by_strategy: tuple[tuple[str, int], ...]
+    lines: tuple[str, ...]
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One thing to tell the operator: routed by kind and severity, shown as title + fields."""
+
+    kind: str
+    severity: Severity
+    title: str
+    fields: tuple[tuple[str, str], ...] = ()
+    time: datetime | None = None
+    pnl_krw: int | None = None  # set when the notice carries a P&L figure (coloured by sign)
+
+    def plain(self) -> str:
+        """One line of plain text (console, email, Slack fallback text)."""
+        stamp = f"{self.time:%H:%M:%S} " if self.time is not None else ""
+        body = " · ".join(f"{label} {value}".strip() for label, value in self.fields)
+        return f"{stamp}{self.title}" + (f" — {body}" if body else "")
+
+
+class Describer:
+    """Turns engine events into notices, naming stocks the way the broker does (`삼성전자(005930)`)."""
+
+    def __init__(self, name_of: Callable[[str], str]) -> None:
+        self._name_of = name_of
+
+    def stock(self, code: str) -> str:
+        """`삼성전자(005930)`, or just the code when the name is unknown."""
+        name = self._name_of(code)
+        return f"{name}({code})" if name and name != code else code
+
+    def __call__(self, event: object) -> Notice | None:
+        """The notice for an event, or None for events the operator is not told about."""
+        t: datetime | None = getattr(event, "time", None)
+        if isinstance(event, OrderFilled):
+            return Notice(
+                "fill",
+                Severity.INFO,
+                f"체결 {_SIDE[event.side]} {self.stock(event.code)}",
+                (
+                    ("수량", f"{event.qty:,}주"),
+                    ("가격", krw(event.price)),
+                    ("금액", krw(event.qty * event.price)),
+                    ("전략", event.strategy),
+                    ("잔량", f"{event.remaining_qty:,}주"),
+                ),
+                t,
+            )
+        if isinstance(event, OrderSubmitted):
+            c = event.command
+            return Notice(
+                "order",
+                Severity.INFO,
+                f"주문 {_SIDE[c.side]} {self.stock(c.code)}",
+                (
+                    ("수량", f"{c.qty:,}주"),
+                    ("가격", krw(c.price) if c.price else "시장가"),
+                    ("전략", c.strategy),
+                    ("사유", c.reason or str(c.order_type)),
+                ),
+                t,
+            )
+        if isinstance(event, OrderDenied):
+            cmd = event.command
+            if isinstance(cmd, SubmitOrder):
+                what = f"{_SIDE[cmd.side]} {self.stock(cmd.code)}"
+                extra: tuple[tuple[str, str], ...] = (
+                    ("수량", f"{cmd.qty:,}주"),
+                    ("가격", krw(cmd.price) if cmd.price else "시장가"),
+                )
+            else:
+                what, extra = type(cmd).__name__, ()
+            return Notice(
+                "denial",
+                Severity.WARNING,
+                f"리스크 거절 {what}",
+                (*extra, ("전략", cmd.strategy), ("규칙", event.rule), ("사유", event.reason)),
+                t,
+            )
+        if isinstance(event, OrderRejected):
+            return Notice(
+                "reject",
+                Severity.WARNING,
+                f"주문 거부 {_SIDE[event.side]} {self.stock(event.code)}",
+                (("전략", event.strategy), ("코드", event.reject_code), ("사유", event.reason)),
+                t,
+            )
+        if isinstance(event, OrderCanceled):
+            return Notice(
+                "cancel",
+                Severity.INFO,
+                f"취소 {_SIDE[event.side]} {self.stock(event.code)}",
+                (("수량", f"{event.canceled_qty:,}주"), ("전략", event.strategy)),
+                t,
+            )
+        if isinstance(event, OrderUnknown):
+            return Notice(
+                "unknown",
+                Severity.ERROR,
+                "주문 결과 미확인 (대사 중)",
+                (("주문", event.intent_id), ("사유", event.reason)),
+                t,
+            )
+        return self._operational(event, t)
+
+    def _operational(self, event: object, t: datetime | None) -> Notice | None:
+        if isinstance(event, StateChanged | OperatorState):
+            halted = event.state != TradingState.ACTIVE
+            return Notice(
+                "state" if isinstance(event, StateChanged) else "operator",
+                Severity.ERROR if halted else Severity.WARNING,
+                f"거래 상태 {event.state}",
+                (("사유", event.reason), ("변경", event.by)),
+                t,
+            )
+        if isinstance(event, StrategyDisabled):
+            return Notice(
+                "strategy_disabled",
+                Severity.ERROR,
+                f"전략 중지 {event.strategy}",
+                (("오류", event.error),),
+                t,
+            )
+        if isinstance(event, Reconciled):
+            fields = (
+                ("사유", event.reason),
+                ("주문", f"{event.synced_orders:,}"),
+                ("차이", f"{event.differences:,}"),
+            )
+            sev = Severity.ERROR if event.differences else Severity.INFO
+            return Notice(
+                "reconciled", sev, "대사 완료", fields + tuple(("상세", d) for d in event.detail[:5]), t
+            )
+        if isinstance(event, FeedDown):
+            return Notice("feed", Severity.WARNING, "실시간 연결 끊김", (("사유", event.reason),), t)
+        if isinstance(event, FeedResynced):
+            return Notice("feed", Severity.INFO, "실시간 재연결", (("재연결", f"{event.reconnects:,}회"),), t)
+        if isinstance(event, SessionKickedEvent):
+            return Notice(
+                "session_kicked", Severity.CRITICAL, "세션 종료 (다른 접속)", (("메시지", event.message),), t
+            )
+        if isinstance(event, ConditionHit):
+            return Notice(
+                "condition", Severity.DEBUG, f"조건 편입 {self.stock(event.code)}", (("조건", event.seq),), t
+            )
+        if isinstance(event, DailyReport):
+            total = sum(p for _, p in event.pnl_by_strategy)
+            report: tuple[tuple[str, str], ...] = tuple(
+                (name, signed_krw(p)) for name, p in event.pnl_by_strategy
+            ) + tuple(("", line) for line in event.lines)
+            return Notice("daily_report", Severity.INFO, f"일일 보고 {event.day:%Y-%m-%d}", report, t, total)
+        # bot.service.ReloadRefused, matched by name: bot.service imports the app, which will import
+        # this package, so importing it here would be a cycle.
+        if type(event).__name__ == "ReloadRefused":
+            problems: tuple[str, ...] = tuple(getattr(event, "problems", ()))
+            return Notice(
+                "reload_refused",
+                Severity.ERROR,
+                "설정 다시 읽기 거부 (기존 설정 유지)",
+                (("파일", str(getattr(event, "file", ""))), *(("문제", p) for p in problems[:5])),
+                t,
+            )
+        return None
+
+
+def dropped_notice(count: int, sink: str, time: datetime | None) -> Notice:
+    """Tells the operator that `count` notices for `sink` were lost (queue full or delivery failed)."""
+    return Notice("dropped", Severity.WARNING, f"알림 {count:,}건 유실", (("채널", sink),), time)
