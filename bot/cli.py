@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -20,6 +20,9 @@ from bot.config import BotConfig, ConfigInspection, credential_problems, inspect
 from bot.errors import BrokerUnreachable, ConfigError
 from bot.instance import AlreadyRunning
 from bot.log import configure_logging
+
+if TYPE_CHECKING:
+    from bot.operator import Report
 
 EXIT_OK = 0
 EXIT_USAGE = 64
@@ -275,13 +278,10 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
-def _print_report(report: object, as_json: bool) -> None:
-    """A `bot.operator.Report` as aligned lines, or as one JSON document."""
+def _print_report(report: Report, as_json: bool) -> None:
+    """An operator command's report as aligned lines, or as one JSON document."""
     import json
 
-    from bot.operator import Report
-
-    assert isinstance(report, Report)
     if as_json:
         _out(json.dumps(report.data, ensure_ascii=False, indent=2))
     else:

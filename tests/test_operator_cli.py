@@ -288,3 +288,24 @@ def test_table_aligns_wide_hangul() -> None:
         "가나   1",
         "abc   22",
     ]
+
+
+@pytest.mark.anyio
+async def test_status_reads_while_the_daemon_holds_the_journal(config: Path) -> None:
+    """With the daemon's Store open, kill then status see the new state at once (WAL reader, no lock)."""
+    journal = config.parent / "journal.sqlite3"
+    async with Store.open(journal) as store:
+        await store.append_journal("store", {"note": "daemon running"}, time=kst(2026, 11, 20, 10, 5))
+        assert await anyio.to_thread.run_sync(main, ["resume", "--config", str(config)]) == 0
+        done = await anyio.to_thread.run_sync(
+            lambda: subprocess.run(
+                [sys.executable, "-m", "bot", "status", "--json", "--config", str(config)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        )
+        assert done.returncode == 0, done.stderr
+        state = json.loads(done.stdout)["trading_state"]
+        assert (state["state"], state["reason"]) == ("ACTIVE", "resumed by the operator")
+        assert (await store.read_trading_state()).version == state["version"]
