@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -151,8 +152,10 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server(*, login: tuple[str, str] | None = None) -> Iterator[Inbox]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1; with `login`, AUTH is required (no TLS on loopback)."""
+def smtp_server(
+    *, login: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
+) -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; `login` requires AUTH, `tls` requires STARTTLS."""
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
     inbox = Inbox()
@@ -165,8 +168,12 @@ def smtp_server(*, login: tuple[str, str] | None = None) -> Iterator[Inbox]:
         return AuthResult(success=ok)
 
     extra: dict[str, Any] = (
-        {"authenticator": authenticator, "auth_required": True, "auth_require_tls": False} if login else {}
+        {"authenticator": authenticator, "auth_required": True, "auth_require_tls": tls is not None}
+        if login
+        else {}
     )
+    if tls is not None:
+        extra |= {"tls_context": tls, "require_starttls": True}
     controller = _LoopbackController(inbox, hostname="127.0.0.1", port=0, **extra)
     controller.start()
     inbox.port = controller.port
