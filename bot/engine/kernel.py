@@ -299,7 +299,15 @@ class Kernel:
             for slot in self.slots.values():
                 self._deliver(slot, item)
         elif isinstance(item, SymbolInfo):
+            known = self.market.info(item.code) is not None
             self.market.set_info(item)
+            if not known:  # the journal remembers names for the operator's tables
+                await self._journal(
+                    "stock_info",
+                    {"name": item.name, "base_price": item.base_price, "upper": item.upper_limit,
+                     "lower": item.lower_limit},
+                    code=item.code,
+                )  # fmt: skip
         elif isinstance(item, OrderSubmitted):
             self._update(item.intent_id, lambda f: f.with_sent())
         elif isinstance(item, OrderAccepted):
@@ -374,7 +382,9 @@ class Kernel:
         if interested:
             self.sink(event)
             await self._journal(
-                "condition_hit" if hit else "condition_exit", {"seq": event.seq}, code=event.code
+                "condition_hit" if hit else "condition_exit",
+                {"seq": event.seq, **({"name": info.name} if (info := self.market.info(event.code)) else {})},
+                code=event.code,
             )
         for slot in interested:
             self._deliver(slot, event)
