@@ -158,7 +158,10 @@ def quiet_window(value: str) -> tuple[time, time] | None:
 
 
 DEFAULT_ROUTES = (
-    RouteConfig(sink="slack", kinds=("fill", "denial", "reject", "daily_report", "dropped")),
+    RouteConfig(
+        sink="slack",
+        kinds=("fill", "denial", "reject", "state", "operator", "feed", "daily_report", "dropped"),
+    ),
     RouteConfig(sink="slack", min_severity="error"),
     RouteConfig(sink="email", kinds=("daily_report",)),
     RouteConfig(sink="email", min_severity="error"),

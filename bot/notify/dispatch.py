@@ -12,7 +12,7 @@ that sink starts with "N notices lost", so drops are reported to the operator la
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import anyio
@@ -60,6 +60,12 @@ class _Lane:
     receive: MemoryObjectReceiveStream[Notice]
     stats: SinkStats
     unreported: int = 0  # lost notices not yet told to the operator on this sink
+    busy: bool = False  # a batch is being collected or delivered
+    waiters: list[anyio.Event] = field(default_factory=list)
+
+    def settled(self) -> bool:
+        """Nothing queued and nothing in delivery."""
+        return not self.busy and self.receive.statistics().current_buffer_used == 0
 
 
 class Notifier:
@@ -130,11 +136,29 @@ class Notifier:
                 tg.start_soon(self._drain, lane)
             task_status.started()
 
+    async def flush(self, limit_s: float) -> bool:
+        """Wait up to `limit_s` for every queue to be delivered (or given up); True if all settled.
+
+        For an orderly stop: call it before cancelling `run()` so the last notices still go out.
+        """
+        with anyio.move_on_after(limit_s):
+            for lane in self._lanes.values():
+                if not lane.settled():
+                    done = anyio.Event()
+                    lane.waiters.append(done)
+                    await done.wait()
+        return all(lane.settled() for lane in self._lanes.values())
+
     async def _drain(self, lane: _Lane) -> None:
         limiter = anyio.CapacityLimiter(1)
         async with lane.receive:
             while True:
+                if lane.settled():
+                    for waiter in lane.waiters:
+                        waiter.set()
+                    lane.waiters.clear()
                 batch = [await lane.receive.receive()]  # idle until there is something to say
+                lane.busy = True
                 with anyio.move_on_after(self._window):
                     while len(batch) < self._max_batch:
                         batch.append(await lane.receive.receive())
@@ -145,6 +169,7 @@ class Notifier:
                     batch.insert(0, dropped_notice(reported, lane.sink.name, self._clock.now()))
                 if not await self._deliver(lane, batch, limiter):
                     lane.unreported += reported + len(batch) - (1 if reported else 0)
+                lane.busy = False
 
     async def _deliver(self, lane: _Lane, batch: list[Notice], limiter: anyio.CapacityLimiter) -> bool:
         base, cap = self._backoff

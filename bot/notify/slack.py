@@ -5,7 +5,8 @@ the dispatcher, not its async clients: those need aiohttp, a second HTTP stack w
 a few messages a minute. The sync clients are stdlib urllib underneath, take a `timeout`, and a
 webhook URL / `base_url` that the tests point at a loopback server. slack-sdk's own retry handlers are
 disabled so the dispatcher's backoff is the only retry, and its debug logging (which prints URLs and
-headers) goes to a logger that is kept at WARNING.
+headers at DEBUG, and failures at ERROR outside structlog) goes to a logger kept at CRITICAL: the
+dispatcher logs every failure itself, with secrets masked.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class SlackDeliveryError(KiwoomBotError):
 
 def _quiet_logger() -> logging.Logger:
     logger = logging.getLogger("bot.notify.slack_sdk")
-    logger.setLevel(logging.WARNING)  # slack-sdk logs request URLs and headers at DEBUG
+    logger.setLevel(logging.CRITICAL)  # URLs/headers at DEBUG; failures are logged by the dispatcher
     return logger
 
 
