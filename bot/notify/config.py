@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -76,6 +77,28 @@ class SlackConfig(_Model):
     @classmethod
     def _token_env(cls, name: str) -> str:
         return _env_name(name, "KIWOOM_BOT_SLACK_TOKEN", optional=True)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, url: str) -> str:
+        if not url:
+            return url
+        parts = urlsplit(url)
+        loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
+        if (
+            not parts.hostname
+            or parts.scheme not in ("https", "http")
+            or (parts.scheme == "http" and not loopback)
+        ):
+            raise ValueError(
+                "expected an https:// URL like 'https://slack.com/api/' (plain http:// only to 127.0.0.1), "
+                "or empty for Slack's"
+            )
+        if parts.username or parts.password or parts.query:
+            raise ValueError(
+                "expected a base URL without user:password@ or ?query (the token comes from the env)"
+            )
+        return url if url.endswith("/") else url + "/"
 
     @model_validator(mode="after")
     def _channel_with_token(self) -> SlackConfig:

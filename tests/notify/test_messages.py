@@ -101,9 +101,14 @@ def test_config_rejects_secrets_typos_and_bad_windows() -> None:
         {"route": [{"sink": "slack", "quiet_hours": "22-7"}]},
         {"slack": {"token_env": "SLACK_TOKEN"}},
         {"email": {"enabled": True, "sender": "a@b"}},
+        {"slack": {"base_url": "http://slack.example.com/api/"}},
+        {"email": {"host": "smtp.example.com", "security": "none", "username": "bot"}},
     ]
     for raw in bad:
         with pytest.raises(ValidationError):
             NotifyConfig.model_validate(raw)
     assert NotifyConfig().email.effective_port == 587
+    assert NotifyConfig.model_validate(
+        {"slack": {"base_url": "http://127.0.0.1:8080/api"}}
+    ).slack.base_url == ("http://127.0.0.1:8080/api/")
     assert RouteConfig(sink="email", quiet_hours="07:00-08:30").quiet_hours == "07:00-08:30"
