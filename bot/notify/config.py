@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.notify.messages import KINDS
+from bot.notify.kinds import KINDS
 
 SeverityName = Literal["debug", "info", "warning", "error", "critical"]
 SinkName = Literal["slack", "email", "console"]

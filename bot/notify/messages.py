@@ -24,6 +24,7 @@ from bot.domain.orders import (
 )
 from bot.domain.values import Side, TradingState
 from bot.engine.kernel_types import OperatorState, Reconciled, StateChanged, StrategyDisabled
+from bot.notify.kinds import KINDS as KINDS
 
 
 class Severity(IntEnum):
@@ -40,28 +41,6 @@ class Severity(IntEnum):
         """`"warning"` → `Severity.WARNING`."""
         return cls[name.upper()]
 
-
-# Every kind a route may name (config validation uses this list).
-KINDS: frozenset[str] = frozenset(
-    {
-        "fill",
-        "order",
-        "denial",
-        "reject",
-        "cancel",
-        "unknown",
-        "state",
-        "operator",
-        "strategy_disabled",
-        "reconciled",
-        "feed",
-        "session_kicked",
-        "condition",
-        "reload_refused",
-        "daily_report",
-        "dropped",
-    }
-)
 
 _SIDE = {Side.BUY: "매수", Side.SELL: "매도"}
 
