@@ -20,9 +20,13 @@ of the environment variables holding the webhook URL, bot token and SMTP passwor
 
     [[notify.route]]
     sink = "email"
-    kinds = ["daily_report", "*"]
+    kinds = ["daily_report"]
+
+    [[notify.route]]                                # errors to email too, but at night only critical
+    sink = "email"
     min_severity = "error"
     quiet_hours = "22:00-07:00"
+    quiet_min_severity = "critical"
 """
 
 from __future__ import annotations
