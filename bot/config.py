@@ -36,6 +36,7 @@ from pydantic_core import PydanticCustomError
 
 from bot.domain.values import Venue
 from bot.errors import ConfigError
+from bot.notify.config import NotifyConfig
 
 Mode = Literal["live", "paper", "dry-run", "simulator"]
 PositiveKrw = Annotated[int, Field(gt=0)]
@@ -282,6 +283,7 @@ class BotConfig(_Model):
     risk: RiskConfig = RiskConfig()
     market: MarketConfig = MarketConfig()
     log: LogConfig = LogConfig()
+    notify: NotifyConfig = NotifyConfig()
     store: StoreConfig = StoreConfig()
     simulator: SimulatorConfig = SimulatorConfig()
     strategy: tuple[StrategyConfig, ...] = ()

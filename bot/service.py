@@ -19,12 +19,13 @@ from pathlib import Path
 import anyio
 import structlog
 
-from bot.app import Daemon, run_daemon
+from bot.app import Daemon, make_clock, run_daemon
 from bot.clock import Clock
 from bot.config import BotConfig, load_config
 from bot.engine.market_state import MarketState
 from bot.errors import ConfigError
 from bot.log import Redactor, configure_logging
+from bot.notify.wiring import build_notifier
 from bot.systemd import Notifier, run_watchdog, watchdog_interval
 
 log = structlog.get_logger(__name__)
@@ -49,15 +50,24 @@ async def serve(
     """Run the daemon as a well-behaved service until SIGTERM/SIGINT."""
     env = dict(os.environ) if environ is None else environ
     notifier = Notifier.from_env(env)
+    clock = clock or make_clock(cfg)
+    operator = build_notifier(cfg.notify, env, name_of=market.name, clock=clock, redactor=redactor)
+    feed = sink
+
+    def publish(event: object) -> None:  # the console/log feed, then the operator channels (enqueue only)
+        feed(event)
+        operator(event)
+
     # Signals are caught from the first instant: a SIGHUP or SIGTERM during start-up must not kill
     # the process with the default action; they are acted on once the daemon is up.
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async with anyio.create_task_group() as tg:
+            await tg.start(operator.run)
             daemon: Daemon = await tg.start(
                 lambda task_status: run_daemon(
                     cfg,
                     source=str(path),
-                    sink=sink,
+                    sink=publish,
                     market=market,
                     env=env,
                     redactor=redactor,
@@ -76,7 +86,7 @@ async def serve(
             tg.start_soon(_report_status, notifier, daemon)
             async for signum in signals:
                 if signum == signal.SIGHUP:
-                    await _reload(daemon, path, notifier, sink, redactor)
+                    await _reload(daemon, path, notifier, publish, redactor)
                     continue
                 log.info("daemon_stopping", signal=signal.Signals(signum).name)
                 notifier.stopping("stopping: settling in-flight orders")
@@ -84,6 +94,7 @@ async def serve(
                 left = await daemon.settle(settle_s)
                 if left:
                     log.warning("stop_with_orders_in_flight", in_flight=left)
+                await operator.flush(5.0)
                 tg.cancel_scope.cancel()
                 break
 
