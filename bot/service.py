@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -22,6 +21,7 @@ import structlog
 from bot.app import Daemon, make_clock, run_daemon
 from bot.clock import Clock
 from bot.config import BotConfig, load_config
+from bot.engine.kernel_types import ReloadRefused
 from bot.engine.market_state import MarketState
 from bot.errors import ConfigError
 from bot.log import Redactor, configure_logging
@@ -122,14 +122,6 @@ async def _reload(
         apply_logging(cfg, redactor)
         log.info("reloaded", file=str(path), strategies=[s.name for s in cfg.strategy if s.enabled])
     notifier.ready(daemon.status())
-
-
-@dataclass(frozen=True, slots=True)
-class ReloadRefused:
-    """A SIGHUP found a bad file; the running configuration was kept."""
-
-    file: str
-    problems: tuple[str, ...]
 
 
 def apply_logging(cfg: BotConfig, redactor: Redactor | None = None) -> Redactor:

@@ -137,3 +137,11 @@ class KernelStats:
     reconciles: int = 0
     differences: int = 0
     denials_by_rule: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadRefused:
+    """A SIGHUP found a bad file; the running configuration was kept."""
+
+    file: str
+    problems: tuple[str, ...]

@@ -23,7 +23,7 @@ from bot.domain.orders import (
     SubmitOrder,
 )
 from bot.domain.values import Side, TradingState
-from bot.engine.kernel_types import OperatorState, Reconciled, StateChanged, StrategyDisabled
+from bot.engine.kernel_types import OperatorState, Reconciled, ReloadRefused, StateChanged, StrategyDisabled
 from bot.notify.kinds import KINDS as KINDS
 
 
@@ -214,15 +214,13 @@ class Describer:
                 (name, signed_krw(p)) for name, p in event.pnl_by_strategy
             ) + tuple(("", line) for line in event.lines)
             return Notice("daily_report", Severity.INFO, f"일일 보고 {event.day:%Y-%m-%d}", report, t, total)
-        # bot.service.ReloadRefused, matched by name: bot.service imports the app, which will import
-        # this package, so importing it here would be a cycle.
-        if type(event).__name__ == "ReloadRefused":
-            problems: tuple[str, ...] = tuple(getattr(event, "problems", ()))
+        if isinstance(event, ReloadRefused):
+            problems: tuple[str, ...] = event.problems
             return Notice(
                 "reload_refused",
                 Severity.ERROR,
                 "설정 다시 읽기 거부 (기존 설정 유지)",
-                (("파일", str(getattr(event, "file", ""))), *(("문제", p) for p in problems[:5])),
+                (("파일", event.file), *(("문제", p) for p in problems[:5])),
                 t,
             )
         return None
