@@ -98,10 +98,7 @@ class Daemon:
     async def settle(self, within_s: float) -> int:
         """Wait (bounded) for in-flight order requests to finish; returns how many are still out."""
         with anyio.move_on_after(within_s):
-            while True:
-                if self.router.in_flight == 0:
-                    break
-                await anyio.sleep(0.05)
+            await self.router.wait_idle()
         return self.router.in_flight
 
     async def reload(self, cfg: BotConfig, source: str) -> None:

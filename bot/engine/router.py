@@ -108,6 +108,8 @@ class Router:
         self._jobs_in, self._jobs = anyio.create_memory_object_stream[Job](max_in_flight * 4)
         self._slots = anyio.Semaphore(max_in_flight)
         self.in_flight = 0
+        self._idle = anyio.Event()
+        self._idle.set()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve jobs until cancelled; every job runs in this task group (no stray tasks)."""
@@ -122,7 +124,14 @@ class Router:
         with anyio.fail_after(10):
             await self._jobs_in.send(job)
 
+    async def wait_idle(self) -> None:
+        """Return once no order request is in flight (for an orderly stop)."""
+        while self.in_flight:
+            await self._idle.wait()
+
     async def _run_job(self, job: Job) -> None:
+        if self.in_flight == 0:
+            self._idle = anyio.Event()
         self.in_flight += 1
         try:
             if isinstance(job, SubmitJob):
@@ -133,6 +142,8 @@ class Router:
                 await self._modify(job)
         finally:
             self.in_flight -= 1
+            if self.in_flight == 0:
+                self._idle.set()
             self._slots.release()
 
     async def _emit(self, outcome: RouterOutcome) -> None:
