@@ -39,6 +39,12 @@ def _err(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _err_lines(error: BaseException) -> None:
+    """Write every line of an error (a ConfigError lists one problem per line) to stderr."""
+    for line in str(error).splitlines():
+        _err(line)
+
+
 def _cmd_simulator(args: argparse.Namespace) -> int:
     """Serve the loopback Kiwoom exchange until interrupted."""
     from bot.sim.standalone import serve_standalone
@@ -157,8 +163,7 @@ def _load_or_report(path: Path) -> BotConfig | None:
     try:
         return load_config(path)
     except ConfigError as exc:
-        for line in str(exc).splitlines():
-            _err(line)
+        _err_lines(exc)
         return None
 
 
@@ -180,8 +185,7 @@ def _run_guarded(main: Callable[[], Awaitable[None]], what: str) -> int:
         config = [e for e in leaves if isinstance(e, ConfigError)]
         if config:
             for error in config:
-                for line in str(error).splitlines():
-                    _err(line)
+                _err_lines(error)
             return EXIT_CONFIG
         running = [e for e in leaves if isinstance(e, AlreadyRunning)]
         if running:
@@ -234,8 +238,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     try:
         return main(path, speed=args.speed, seed=args.seed, write=_out)
     except ConfigError as exc:
-        for line in str(exc).splitlines():
-            _err(line)
+        _err_lines(exc)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return EXIT_OK
@@ -326,8 +329,7 @@ def _cmd_conditions(args: argparse.Namespace) -> int:
         leaves = _leaves(exc)
         config = [e for e in leaves if isinstance(e, ConfigError)]
         for error in config:
-            for line in str(error).splitlines():
-                _err(line)
+            _err_lines(error)
         if config:
             return EXIT_CONFIG
         known = [e for e in leaves if isinstance(e, KiwoomBotError)]

@@ -7,7 +7,7 @@ fact is about the wire itself it also looks at the raw exchange with a plain htt
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
@@ -31,19 +31,11 @@ from bot.domain.values import OrderType
 from bot.errors import BusinessRejected, RateLimited
 from bot.market.ticks import floor_to_tick
 from bot.sim import SIM_APPKEY, SIM_SECRETKEY, SimEndpoints, Simulator
+from tests.engine.daemon_support import until
 
 pytestmark = pytest.mark.anyio
 
 NO_RETRY = RetryPolicy(attempts=1)
-
-
-async def until(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    """Wait (bounded) for a condition observable only by asking, e.g. the broker's holdings."""
-    with anyio.fail_after(within):
-        while True:
-            if await check():
-                return
-            await anyio.sleep(0.02)
 
 
 @asynccontextmanager

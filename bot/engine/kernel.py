@@ -79,10 +79,13 @@ from bot.engine.router import CancelJob, JournalFailed, Router, SubmitJob
 from bot.engine.strategy import Strategy, StrategyContext, StrategyEvent
 from bot.engine.timers import Timers
 from bot.errors import KiwoomBotError
-from bot.market.costs import CostModel, Market
+from bot.market.costs import CostModel, Market, commission
 from bot.store import Fill, FillSource, Store, StoreFailed
 
 log = structlog.get_logger(__name__)
+
+# Journal states of an intent whose fate the broker has not confirmed: reconciled before trading.
+_UNACKNOWLEDGED = frozenset({IntentState.PENDING_SEND, IntentState.SENT, IntentState.UNKNOWN})
 
 
 class Kernel:
@@ -239,7 +242,7 @@ class Kernel:
             facts = OrderFacts(
                 qty=rec.command.qty,
                 sent=True,
-                unknown=rec.state.value in ("unknown", "sent", "pending_send"),
+                unknown=rec.state in _UNACKNOWLEDGED,
                 order_no=rec.order_no,
                 filled_qty=rec.filled_qty,
                 filled_amount=rec.filled_amount,
@@ -587,15 +590,11 @@ class Kernel:
         price = amount // qty if amount else order.price
         now = self.clock.now()
         gross = qty * price
-        fee = self.costs.buy_cost(gross) if order.side is Side.BUY else 0
+        fee = commission(gross, self.costs.commission_rate)  # an estimate; the broker's own is reconciled
         tax = 0
         if order.side is Side.SELL:
             info = self.market.info(order.code)
-            fee_tax = self.costs.sell_cost(
-                gross, now.date(), Market.KOSPI, tax_exempt=bool(info and info.is_etf)
-            )
-            fee = self.costs.buy_cost(gross)
-            tax = fee_tax - fee
+            tax = self.costs.taxes.tax(gross, now.date(), Market.KOSPI, tax_exempt=bool(info and info.is_etf))
         strategy = EXTERNAL if order.external else order.strategy
         self.portfolio.apply_fill(strategy, order.code, order.side, qty, price, fee, tax, now)
         self.stats.fills += 1

@@ -67,8 +67,3 @@ class MarketState:
     def in_vi(self, code: str) -> bool:
         """Whether the symbol is halted by a VI right now."""
         return code in self._vi
-
-    def tick_age_s(self, code: str, now: datetime) -> float | None:
-        """Seconds since the symbol's last trade print (None if none seen)."""
-        tick = self._ticks.get(code)
-        return None if tick is None else (now - tick.time).total_seconds()

@@ -128,10 +128,6 @@ class Portfolio:
             and (code is None or o.code == code)
         ]
 
-    def forget_terminal(self) -> None:
-        """Drop finished orders from memory (they remain in the journal)."""
-        self._orders = {k: o for k, o in self._orders.items() if o.state.is_working}
-
     # --- positions ----------------------------------------------------------------------
     def position(self, strategy: str, code: str) -> PositionState:
         """A strategy's holding in a symbol (flat if none)."""

@@ -40,17 +40,11 @@ class HoldingDiff:
 
 @dataclass(slots=True)
 class ReconcileResult:
-    """Everything reconciliation found; applied by the kernel, journaled and reported."""
+    """What matching the orders found; the kernel applies it, then compares holdings (`holding_diffs`)."""
 
     syncs: list[OrderSync] = field(default_factory=list)
     external_orders: list[OpenOrder] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # unacknowledged intents not found at the broker
-    holdings: list[HoldingDiff] = field(default_factory=list)
-
-    @property
-    def differences(self) -> int:
-        """How many things did not match (0 on a clean day)."""
-        return len(self.external_orders) + len(self.missing) + len(self.holdings)
 
 
 def _shape(side: Side, code: str, qty: int, price: int) -> tuple[Side, str, int, int]:
