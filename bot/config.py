@@ -183,6 +183,22 @@ class StoreConfig(_Model):
     path: Path = Path("state/kiwoom-bot.sqlite3")
 
 
+class RecordConfig(_Model):
+    """Recording of every inbound WebSocket frame and REST exchange, for `kiwoom-bot replay`."""
+
+    enabled: bool = False
+    # one gzip-compressed JSON-lines file per trading day (and per start), e.g. 2026-11-20.1.jsonl.gz
+    dir: Path = Path("state/recordings")
+    keep_days: int = Field(default=30, ge=1, le=3650)  # older recordings are deleted at start
+
+
+class ReportConfig(_Model):
+    """The end-of-day report: journal compared with the broker, sent to the operator and stored."""
+
+    enabled: bool = True
+    at: time = time(15, 45)  # KST; after the regular close (15:30) so the day's fills are all in
+
+
 class StrategyConfig(_Model):
     """One `[[strategy]]` table; `params` is validated by the plugin's own `Params` model."""
 
@@ -285,6 +301,8 @@ class BotConfig(_Model):
     log: LogConfig = LogConfig()
     notify: NotifyConfig = NotifyConfig()
     store: StoreConfig = StoreConfig()
+    record: RecordConfig = RecordConfig()
+    report: ReportConfig = ReportConfig()
     simulator: SimulatorConfig = SimulatorConfig()
     strategy: tuple[StrategyConfig, ...] = ()
 

@@ -229,9 +229,7 @@ class Kernel:
                 with anyio.move_on_after(1.0):  # wake at least once a second to beat the heartbeat
                     item = await inbox.receive()
                 if item is not None:  # handled outside the timeout: an event is never cut in half
-                    self.stats.events += 1
-                    await self._handle(item)
-                    await self._flush_commands()
+                    await self.process(item)
                 if not self.wedged:
                     self.heartbeat = time.monotonic()
 
@@ -278,6 +276,15 @@ class Kernel:
                 await self._post(OperatorState(record.state, record.reason, record.changed_by))
 
     # ------------------------------------------------------------------ dispatch
+    async def process(self, item: KernelInput) -> None:
+        """Handle one input completely (strategies called, commands checked and routed).
+
+        The run loop calls this for each inbox item; a replay calls it directly, one item at a time.
+        """
+        self.stats.events += 1
+        await self._handle(item)
+        await self._flush_commands()
+
     async def _handle(self, item: KernelInput) -> None:
         if isinstance(item, Tick):
             await self._on_tick(item)
