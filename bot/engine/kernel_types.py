@@ -51,6 +51,15 @@ class OperatorState:
 
 
 @dataclass(frozen=True, slots=True)
+class Flatten:
+    """Exit every position the strategies hold (operator command): trading goes REDUCING first so
+    nothing re-enters, working entries are canceled, and each position gets one exit order."""
+
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reconcile:
     """Ask the kernel to reconcile with the broker now (after a reconnect, or to resolve UNKNOWN)."""
 
