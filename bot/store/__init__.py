@@ -43,6 +43,7 @@ from bot.store.models import (
     JournalKind,
     OrderRow,
     PositionRow,
+    StoredReport,
     TradingStateRecord,
 )
 from bot.store.reader import JournalQueries, StoreReader
@@ -71,6 +72,7 @@ __all__ = [
     "StoreFailed",
     "StoreReader",
     "StoreTimeout",
+    "StoredReport",
     "TradingState",
     "TradingStateRecord",
     "UnknownIntent",

@@ -148,3 +148,13 @@ class DailyPnl:
     buy_amount: int
     sell_amount: int
     fills: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReport:
+    """An end-of-day report as stored: its day, when and by whom it was made, and its JSON body."""
+
+    trade_date: date
+    created_at: datetime
+    source: str  # who made it, e.g. "daemon"
+    body: dict[str, Any] = field(default_factory=dict)

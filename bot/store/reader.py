@@ -28,6 +28,7 @@ from bot.store.models import (
     JournalEntry,
     OrderRow,
     PositionRow,
+    StoredReport,
     TradingStateRecord,
 )
 from bot.store.rows import (
@@ -41,6 +42,7 @@ from bot.store.rows import (
     journal_from_row,
     order_from_row,
     position_from_row,
+    report_from_row,
     trading_state_from_row,
 )
 
@@ -179,6 +181,28 @@ class JournalQueries:
             (*params, int(limit)),
         )
         return [journal_from_row(row) for row in reversed(rows)]
+
+    async def journal_of_day(self, trade_date: date, *, kinds: tuple[str, ...] = ()) -> list[JournalEntry]:
+        """Every journal entry of one KST trading day (optionally of some kinds only), oldest first."""
+        day = format_date(trade_date)
+        where = "time >= ? AND time < ?"
+        params: list[object] = [day, f"{day}U"]  # 'U' sorts after the 'T' of every instant that day
+        if kinds:
+            where += f" AND kind IN ({', '.join('?' for _ in kinds)})"
+            params.extend(kinds)
+        rows = await self._rows(
+            f"SELECT id, time, kind, strategy, code, detail FROM journal WHERE {where} ORDER BY id",
+            tuple(params),
+        )
+        return [journal_from_row(row) for row in rows]
+
+    async def daily_report(self, trade_date: date) -> StoredReport | None:
+        """The stored end-of-day report of one KST trading day, if one was made."""
+        rows = await self._rows(
+            "SELECT trade_date, created_at, source, body FROM daily_reports WHERE trade_date = ?",
+            (format_date(trade_date),),
+        )
+        return report_from_row(rows[0]) if rows else None
 
 
 class StoreReader(JournalQueries):

@@ -16,6 +16,7 @@ from bot.store.models import (
     JournalEntry,
     OrderRow,
     PositionRow,
+    StoredReport,
     TradingStateRecord,
 )
 
@@ -148,4 +149,14 @@ def daily_from_row(row: sqlite3.Row) -> DailyPnl:
         buy_amount=int(row["buy_amount"]),
         sell_amount=int(row["sell_amount"]),
         fills=int(row["fills"]),
+    )
+
+
+def report_from_row(row: sqlite3.Row) -> StoredReport:
+    """A `daily_reports` row."""
+    return StoredReport(
+        trade_date=parse_date(row["trade_date"]),
+        created_at=parse_time(row["created_at"]),
+        source=row["source"],
+        body=decode_detail(row["body"]),
     )

@@ -154,7 +154,17 @@ CREATE INDEX journal_time ON journal (time);
 CREATE INDEX journal_kind ON journal (kind, time);
 """
 
-MIGRATIONS: tuple[str, ...] = (V1_CORE, V2_REPORTING)
+V3_DAILY_REPORTS = """
+-- The end-of-day report, one per KST trading day (a rebuild replaces it), as a JSON document.
+CREATE TABLE daily_reports (
+    trade_date  TEXT PRIMARY KEY,
+    created_at  TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    body        TEXT NOT NULL
+) STRICT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (V1_CORE, V2_REPORTING, V3_DAILY_REPORTS)
 """Migration `n` (1-based) takes a file from version `n - 1` to version `n`."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import structlog
 from bot.domain.orders import IntentRecord, IntentState
 from bot.domain.values import TradingState, check_stock_code
 from bot.store import lock, writes
-from bot.store.codec import encode_detail, format_time, trade_date_of
+from bot.store.codec import encode_detail, format_date, format_time, trade_date_of
 from bot.store.connection import DEFAULT_BUSY_TIMEOUT_MS, open_read_connection, open_write_connection
 from bot.store.errors import StoreFailed
 from bot.store.models import Fill, PositionRow, TradingStateRecord
@@ -258,3 +258,22 @@ class Store(JournalQueries):
             return await writes.adjust_position(conn, strategy, code, qty, avg_price, when, reason)
 
         return await self._writer.submit(op, label=f"adjust_position {strategy}/{code}", batchable=True)
+
+    async def save_daily_report(
+        self, trade_date: date, body: Mapping[str, Any], *, time: datetime, source: str
+    ) -> None:
+        """Store the end-of-day report of `trade_date` (a JSON object), replacing any made before."""
+        require(isinstance(source, str) and bool(source), "source must name who made the report")
+        require(
+            isinstance(trade_date, date) and not isinstance(trade_date, datetime), "trade_date must be a date"
+        )
+        day, created, text = (
+            format_date(trade_date),
+            format_time(time, field="report time"),
+            encode_detail(body),
+        )
+
+        async def op(conn: aiosqlite.Connection) -> None:
+            await writes.upsert_report(conn, day, created, source, text)
+
+        await self._writer.submit(op, label=f"save_daily_report {day}", batchable=True)

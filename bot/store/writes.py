@@ -283,3 +283,15 @@ async def set_trading_state(
     }
     await insert_journal(conn, EncodedJournal(time, "state_change", "", "", encode_detail(detail)))
     return record
+
+
+async def upsert_report(
+    conn: aiosqlite.Connection, trade_date: str, created: str, source: str, body: str
+) -> None:
+    """Store a day's report, replacing the one made before for the same day."""
+    await conn.execute(
+        "INSERT INTO daily_reports (trade_date, created_at, source, body) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (trade_date) DO UPDATE SET created_at = excluded.created_at, "
+        "source = excluded.source, body = excluded.body",
+        (trade_date, created, source, body),
+    )

@@ -25,7 +25,7 @@ async def test_new_journal_is_created_at_latest_version_with_durable_pragmas(jou
     """A new journal is created private, in WAL mode, fully synchronous, with foreign keys on."""
     conn = await open_write_connection(journal_path)
     try:
-        assert await read_user_version(conn) == SCHEMA_VERSION == len(MIGRATIONS) == 2
+        assert await read_user_version(conn) == SCHEMA_VERSION == len(MIGRATIONS) == 3
         pragmas = {}
         for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout"):
             pragmas[name] = next(iter(await conn.execute_fetchall(f"PRAGMA {name}")))[0]
@@ -80,7 +80,7 @@ async def test_journal_from_newer_code_is_refused_and_left_untouched(journal_pat
         await conn.execute("PRAGMA user_version = 99")
     finally:
         await conn.close()
-    with pytest.raises(SchemaMismatch, match=r"schema version 99, newer than this code's 2"):
+    with pytest.raises(SchemaMismatch, match=r"schema version 99, newer than this code's 3"):
         async with Store.open(journal_path):
             pass  # pragma: no cover - must not open
     with pytest.raises(SchemaMismatch, match="newer"):
@@ -114,7 +114,7 @@ async def test_reader_refuses_a_journal_that_was_never_migrated(journal_path: Pa
         await migrate(conn, target=1)
     finally:
         await conn.close()
-    with pytest.raises(SchemaMismatch, match="older than this code's 2; start the daemon once"):
+    with pytest.raises(SchemaMismatch, match="older than this code's 3; start the daemon once"):
         async with StoreReader.open(journal_path):
             pass  # pragma: no cover
 
