@@ -5,6 +5,13 @@ of the environment variables holding the webhook URL, bot token and SMTP passwor
     [notify.slack]
     enabled = true
     webhook_url_env = "KIWOOM_BOT_SLACK_WEBHOOK"   # or token_env + channel for chat.postMessage
+    # Slack control over Socket Mode: replies need the bot token (token_env; then notices use it too)
+    # control_enabled = true
+    # token_env = "KIWOOM_BOT_SLACK_TOKEN"
+    # channel = "C0123ABCDEF"
+    # app_token_env = "KIWOOM_BOT_SLACK_APP_TOKEN"
+    # control_channel = "C0123ABCDEF"
+    # control_users = ["U0123ABCDEF"]
 
     [notify.email]
     enabled = true
@@ -43,6 +50,8 @@ from bot.notify.kinds import KINDS
 SeverityName = Literal["debug", "info", "warning", "error", "critical"]
 SinkName = Literal["slack", "email", "console"]
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,20}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{6,20}$")
 _QUIET = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _ENV_HINT = (
     "expected the NAME of an environment variable in capitals, like {example} "
@@ -71,6 +80,12 @@ class SlackConfig(_Model):
     channel: str = ""
     base_url: str = ""  # Web API base for chat.postMessage; empty = https://slack.com/api/
     timeout_s: int = Field(default=5, ge=1, le=60)
+    # Slack control (Socket Mode): commands typed in one channel by allow-listed users.
+    control_enabled: bool = False
+    app_token_env: str = "KIWOOM_BOT_SLACK_APP_TOKEN"  # app-level token (xapp-, connections:write)
+    control_channel: str = ""  # channel ID like "C0123ABCDEF" (not a #name)
+    control_users: tuple[str, ...] = ()  # user IDs like "U0123ABCDEF" allowed to command the bot
+    flatten_confirm_s: float = Field(default=60.0, gt=0, le=600)
 
     @field_validator("webhook_url_env")
     @classmethod
@@ -104,11 +119,57 @@ class SlackConfig(_Model):
             )
         return url if url.endswith("/") else url + "/"
 
+    @field_validator("app_token_env")
+    @classmethod
+    def _app_token_env(cls, name: str) -> str:
+        return _env_name(name, "KIWOOM_BOT_SLACK_APP_TOKEN")
+
+    @field_validator("control_channel")
+    @classmethod
+    def _control_channel(cls, channel: str) -> str:
+        if channel and not _CHANNEL_ID.match(channel):
+            raise ValueError(
+                "expected a Slack channel ID like 'C0123ABCDEF' (channel details → About → Channel ID), "
+                "not a #name"
+            )
+        return channel
+
+    @field_validator("control_users")
+    @classmethod
+    def _control_users(cls, users: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [u for u in users if not _USER_ID.match(u)]
+        if bad:
+            raise ValueError(
+                f"expected Slack user IDs like 'U0123ABCDEF' (profile → ⋮ → Copy member ID), got {bad}"
+            )
+        return users
+
     @model_validator(mode="after")
     def _channel_with_token(self) -> SlackConfig:
         if self.token_env and not self.channel:
             raise ValueError(
                 "notify.slack.channel: expected a channel (like '#trading') when token_env is set"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _control(self) -> SlackConfig:
+        if not self.control_enabled:
+            return self
+        if not self.token_env:
+            raise ValueError(
+                "notify.slack.token_env: expected the variable holding the bot token (xoxb-, chat:write) "
+                "when control_enabled is true (replies are posted with it)"
+            )
+        if not self.control_channel:
+            raise ValueError(
+                "notify.slack.control_channel: expected the control channel's ID (like 'C0123ABCDEF') "
+                "when control_enabled is true"
+            )
+        if not self.control_users:
+            raise ValueError(
+                "notify.slack.control_users: expected at least one allowed Slack user ID "
+                "(like 'U0123ABCDEF') when control_enabled is true"
             )
         return self
 
