@@ -33,6 +33,7 @@ from bot.errors import (
     ProtocolError,
     RateLimited,
 )
+from bot.record.tap import RecordTap
 
 log = structlog.get_logger(__name__)
 
@@ -158,10 +159,13 @@ async def open_rest(
     retry: RetryPolicy | None = None,
     refresh_margin_s: float = 600.0,
     order_timeout_s: float | None = None,
+    recorder: RecordTap | None = None,
 ) -> AsyncIterator[KiwoomRest]:
     """Build the HTTP pool, throttle (5/s real, 1/s mock unless given), token manager and client."""
     throttle = throttle or Throttle.for_server(is_mock=endpoints.is_mock)
-    async with KiwoomHttp(endpoints, throttle, timeout_s=timeout_s, order_timeout_s=order_timeout_s) as http:
+    async with KiwoomHttp(
+        endpoints, throttle, timeout_s=timeout_s, order_timeout_s=order_timeout_s, recorder=recorder
+    ) as http:
         tokens = TokenManager(
             http, credentials, clock, state_dir=state_dir, refresh_margin_s=refresh_margin_s, retry=retry
         )

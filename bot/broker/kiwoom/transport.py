@@ -21,6 +21,7 @@ from bot.broker.kiwoom.endpoints import KiwoomEndpoints
 from bot.broker.kiwoom.replies import Reply, read_reply
 from bot.broker.kiwoom.throttle import Throttle
 from bot.errors import BrokerError, BrokerUnreachable, OutcomeUnknown
+from bot.record.tap import RecordTap
 
 log = structlog.get_logger(__name__)
 
@@ -43,8 +44,10 @@ class KiwoomHttp:
         connect_timeout_s: float = 5.0,
         order_timeout_s: float | None = None,
         client: httpx.AsyncClient | None = None,
+        recorder: RecordTap | None = None,
     ) -> None:
         self.endpoints = endpoints
+        self.recorder = recorder  # every exchange, token TRs included ([record]; it masks secrets)
         self.throttle = throttle
         self._timeout_s = timeout_s
         self._order_timeout_s = order_timeout_s or timeout_s
@@ -92,7 +95,12 @@ class KiwoomHttp:
         started = anyio.current_time()
         try:
             timeout = self._order_timeout_s if api_id in ORDER_API_IDS else self._timeout_s
-            response = await self._send(api_id, self.endpoints.rest_url + path, content, headers, timeout)
+            try:
+                response = await self._send(api_id, self.endpoints.rest_url + path, content, headers, timeout)
+            except BrokerError as error:
+                self._record(api_id, path, content, None, started, error=type(error).__name__)
+                raise
+            self._record(api_id, path, content, response, started)
             reply = read_reply(api_id, response.status_code, response.content, response.headers)
         except BrokerError as error:
             log.warning(
@@ -113,6 +121,28 @@ class KiwoomHttp:
             latency_ms=round((anyio.current_time() - started) * 1000, 1),
         )
         return reply
+
+    def _record(
+        self,
+        api_id: str,
+        path: str,
+        content: bytes,
+        response: httpx.Response | None,
+        started: float,
+        error: str | None = None,
+    ) -> None:
+        """Hand the exchange to the recorder (no request headers: the token never goes there)."""
+        if self.recorder is None:
+            return
+        latency_ms = (anyio.current_time() - started) * 1000
+        if response is None:
+            self.recorder.rest(api_id, path, content, None, latency_ms, error=error)
+            return
+        h = response.headers
+        self.recorder.rest(
+            api_id, path, content, response.status_code, latency_ms,
+            h.get("cont-yn", ""), h.get("next-key", ""), response.content,
+        )  # fmt: skip
 
     async def _send(
         self, api_id: str, url: str, content: bytes, headers: dict[str, str], timeout_s: float

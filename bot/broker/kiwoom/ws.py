@@ -71,6 +71,7 @@ from bot.errors import (
     ServiceFailed,
     SessionKicked,
 )
+from bot.record.tap import RecordTap
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -108,7 +109,13 @@ class KiwoomSocket:
     """The real-time feed and condition searches over one authenticated WebSocket, kept alive."""
 
     def __init__(
-        self, ws_url: str, tokens: TokenSource, clock: Clock, *, settings: WsSettings | None = None
+        self,
+        ws_url: str,
+        tokens: TokenSource,
+        clock: Clock,
+        *,
+        settings: WsSettings | None = None,
+        recorder: RecordTap | None = None,
     ) -> None:
         parts = urlsplit(ws_url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
@@ -130,6 +137,7 @@ class KiwoomSocket:
         self._ran = False
         self._conditions = ConditionTrs(self._settings, clock)
         self._rng = Random(self._settings.seed)
+        self._recorder = recorder  # every inbound text frame but PING, as received ([record])
         self.stats = WsStats()
 
     def __repr__(self) -> str:
@@ -334,9 +342,12 @@ class KiwoomSocket:
                     try:
                         frame = parse_frame(raw)
                     except ProtocolError as exc:
+                        self._record(raw)
                         self._malformed_frame(exc)
                         continue
                     trnm = frame["trnm"]
+                    if trnm != "PING":
+                        self._record(raw)
                     if trnm == "PING" and isinstance(raw, str):
                         await conn.send(raw)
                         self.stats.pings_echoed += 1
@@ -440,9 +451,12 @@ class KiwoomSocket:
         try:
             frame = parse_frame(raw)
         except ProtocolError as exc:
+            self._record(raw)
             self._malformed_frame(exc)
             return True
         trnm = frame["trnm"]
+        if trnm != "PING" and self._recorder is not None and type(raw) is str:
+            self._recorder.ws(raw)  # the text as received, before anything else is done with it
         if trnm == "REAL":
             await self._on_real(frame)
         elif trnm == "PING" and isinstance(raw, str):
@@ -481,6 +495,11 @@ class KiwoomSocket:
             return False
         log.warning("ws_system_message", code=code, message=return_msg(frame))
         return True
+
+    def _record(self, raw: str | bytes) -> None:
+        """Record a text frame (binary frames are not part of the recording format)."""
+        if self._recorder is not None and isinstance(raw, str):
+            self._recorder.ws(raw)
 
     def _malformed_frame(self, exc: ProtocolError) -> None:
         self.stats.malformed_frames += 1
