@@ -50,6 +50,7 @@ from bot.market.costs import CostModel, TaxSchedule
 from bot.market.guard import SessionGuard
 from bot.market.sessions import MarketSessions
 from bot.market.ticks import InstrumentKind
+from bot.record import SessionRecorder
 from bot.store import Store
 
 log = structlog.get_logger(__name__)
@@ -80,6 +81,7 @@ class Daemon:
         self.router = router
         self.config = cfg
         self._socket = socket
+        self.recorder: SessionRecorder | None = None  # the [record] recording, when enabled
 
     def status(self) -> str:
         """One line for systemd's STATUS= and `systemctl status`."""
@@ -284,6 +286,13 @@ async def run_daemon(
 
     async with AsyncExitStack() as stack:
         stack.enter_context(instance_lock(cfg.broker.state_dir))
+        recorder: SessionRecorder | None = None
+        if cfg.record.enabled:  # first in, last out: it sees the token issue and the final frames
+            recorder = SessionRecorder(
+                clock, directory=cfg.record.dir, source="daemon", mode=cfg.broker.mode, config=source,
+                keep_days=cfg.record.keep_days,
+            )  # fmt: skip
+            await stack.enter_async_context(recorder.running())
         endpoints, creds = await stack.enter_async_context(_endpoints_and_keys(cfg, clock, env, source))
         if redactor is not None:
             redactor.add_secret(creds.appkey)
@@ -302,6 +311,7 @@ async def run_daemon(
                 ),
                 timeout_s=cfg.broker.request_timeout_s,
                 order_timeout_s=cfg.broker.order_timeout_s,
+                recorder=recorder,
             )
         )
         live_broker = KiwoomBroker(rest, kind_of)
@@ -320,6 +330,7 @@ async def run_daemon(
                 backoff_base_s=cfg.broker.reconnect_base_s,
                 backoff_cap_s=cfg.broker.reconnect_cap_s,
             ),
+            recorder=recorder,
         )
         inbox_send, inbox = anyio.create_memory_object_stream[KernelInput](10_000)
         timers = Timers(clock)
@@ -381,7 +392,9 @@ async def run_daemon(
             )
             if ready is not None:
                 ready()
-            task_status.started(Daemon(kernel, router, socket, cfg))
+            handle = Daemon(kernel, router, socket, cfg)
+            handle.recorder = recorder
+            task_status.started(handle)
             if stop_at is not None:
                 await clock.sleep_until(datetime.combine(started.date(), stop_at, KST))
                 await _drain(inbox)

@@ -53,6 +53,9 @@ def _cmd_simulator(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         _out(f"kiwoom-bot simulator: --speed must be > 0, got {args.speed}")
         return EXIT_USAGE
+    if args.record and Path(args.record).exists():
+        _out(f"kiwoom-bot simulator: --record: {args.record} exists (a recording is never overwritten)")
+        return EXIT_USAGE
     try:
         anyio.run(
             lambda: serve_standalone(
@@ -62,6 +65,7 @@ def _cmd_simulator(args: argparse.Namespace) -> int:
                 speed=args.speed,
                 as_json=args.json,
                 write=_out,
+                record_to=Path(args.record) if args.record else None,
             )
         )
     except KeyboardInterrupt:
@@ -361,6 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--json", action="store_true", help="print one JSON line: rest_url, ws_url, appkey, secretkey"
     )
+    sim.add_argument(
+        "--record", metavar="FILE", default=None,
+        help="record the frames sent and REST replies served to FILE (gzip JSON lines, e.g. s.jsonl.gz)",
+    )  # fmt: skip
     sim.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     sim.set_defaults(handler=_cmd_simulator)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import anyio
 
 from bot.clock import Clock
+from bot.record.tap import RecordTap
 from bot.sim.auth import TokenBook
 from bot.sim.conditions import ConditionBook
 from bot.sim.exchange import Exchange
@@ -31,3 +32,4 @@ class SimCore:
     faults: Faults
     stats: SimStats
     closing: anyio.Event
+    recorder: RecordTap | None = None  # the simulator's own recording (frames sent, REST served)

@@ -116,7 +116,21 @@ class RestEndpoint:
         self._limiter = RateLimiter(core.settings.rest_rate_per_s)
 
     async def __call__(self, request: Request) -> Response:
-        """Answer one REST request; never raises for bad client input."""
+        """Answer one REST request; never raises for bad client input. Recorded when recording is on."""
+        recorder = self._core.recorder
+        if recorder is None:
+            return await self._answer(request)
+        started = time.monotonic()
+        response = await self._answer(request)
+        path = request.url.path
+        api_id = (request.headers.get("api-id") or "").strip() or OAUTH_PATHS.get(path, "")
+        recorder.rest(
+            api_id, path, await request.body(), response.status_code, (time.monotonic() - started) * 1000,
+            response.headers.get("cont-yn", ""), response.headers.get("next-key", ""), bytes(response.body),
+        )  # fmt: skip
+        return response
+
+    async def _answer(self, request: Request) -> Response:
         core = self._core
         path = request.url.path
         api_id_header = request.headers.get("api-id")

@@ -7,12 +7,13 @@ import socket
 from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
+from pathlib import Path
 from typing import Any
 
 import anyio
 import structlog
 import uvicorn
+from anyio.abc import TaskStatus
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,6 +22,7 @@ from starlette.websockets import WebSocket
 
 from bot.clock import Clock, SimClock
 from bot.domain.values import Side
+from bot.record.recorder import SessionRecorder
 from bot.sim.auth import TokenBook
 from bot.sim.conditions import ConditionBook
 from bot.sim.core import SimCore
@@ -78,7 +80,15 @@ class _EmbeddedServer(uvicorn.Server):
 class Simulator:
     """The loopback Kiwoom exchange: a seeded market, an account, and Kiwoom's wire protocol."""
 
-    def __init__(self, settings: SimSettings | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: SimSettings | None = None,
+        clock: Clock | None = None,
+        *,
+        record_to: Path | None = None,
+    ) -> None:
+        self.record_to = record_to  # while serving, record the frames sent and REST replies served here
+        self.recorder: SessionRecorder | None = None
         self.settings = settings if settings is not None else SimSettings()
         self.clock: Clock = clock if clock is not None else SimClock(self.settings.start, self.settings.speed)
         self.stats = SimStats()
@@ -193,6 +203,18 @@ class Simulator:
             await self.clock.sleep_until(due)
             self.market.step(due)
 
+    async def _record(self, scope: anyio.CancelScope, *, task_status: TaskStatus[None]) -> None:
+        """The recorder's writer, in its own cancel scope so it can outlive the server's last frames."""
+        assert self.recorder is not None
+        with scope:
+            await self.recorder.run(task_status=task_status)
+
+    async def _stop_recording(self, server_done: anyio.Event, scope: anyio.CancelScope) -> None:
+        """Stop the recorder once the server has finished (its last frames and replies are in)."""
+        with anyio.move_on_after(5):
+            await server_done.wait()
+        scope.cancel()
+
     @contextlib.asynccontextmanager
     async def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[SimEndpoints]:
         """Serve on `host:port` (0 = any free port) until the block exits; yields the endpoints."""
@@ -218,7 +240,22 @@ class Simulator:
         server = _EmbeddedServer(config)
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(partial(server.serve, sockets=[sock]))
+                if self.record_to is not None:
+                    self.recorder = SessionRecorder(
+                        self.clock, path=self.record_to, source="simulator", mode="simulator"
+                    )
+                    self._core.recorder = self.recorder
+                    recorder_scope = anyio.CancelScope()
+                    await tg.start(self._record, recorder_scope)
+                server_done = anyio.Event()
+
+                async def run_server() -> None:
+                    try:
+                        await server.serve(sockets=[sock])
+                    finally:
+                        server_done.set()
+
+                tg.start_soon(run_server)
                 with anyio.fail_after(10):
                     while not server.started:  # noqa: ASYNC110 - uvicorn exposes no readiness event
                         await anyio.sleep(0.005)
@@ -237,6 +274,8 @@ class Simulator:
                     self.hub.close_all(1001)
                     market_scope.cancel()
                     server.should_exit = True
+                    if self.recorder is not None:
+                        tg.start_soon(self._stop_recording, server_done, recorder_scope)
         finally:
             sock.close()
             self._serving = False

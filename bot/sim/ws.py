@@ -28,6 +28,7 @@ from bot.sim.realtime import condition_row
 log = structlog.get_logger(__name__)
 
 PING = {"trnm": "PING"}
+PING_TEXT = '{"trnm":"PING"}'  # dumps(PING): not recorded
 _SEND_ERRORS = (
     WebSocketDisconnect, RuntimeError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError,
 )  # fmt: skip
@@ -91,6 +92,8 @@ async def _writer(core: SimCore, session: WsSession, websocket: WebSocket, scope
                 scope.cancel()
                 return
             core.stats.frames_sent += 1
+            if core.recorder is not None and type(item) is str and item != PING_TEXT:
+                core.recorder.ws(item)
 
 
 def _send_ping(core: SimCore, session: WsSession) -> None:
