@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -21,6 +22,7 @@ import structlog
 from bot.app import Daemon, make_clock, run_daemon
 from bot.clock import Clock
 from bot.config import BotConfig, load_config
+from bot.control import DaemonTarget, control_settings, run_slack_control
 from bot.engine.kernel_types import ReloadRefused
 from bot.engine.market_state import MarketState
 from bot.errors import ConfigError
@@ -52,6 +54,7 @@ async def serve(
     notifier = Notifier.from_env(env)
     clock = clock or make_clock(cfg)
     operator = build_notifier(cfg.notify, env, name_of=market.name, clock=clock, redactor=redactor)
+    control = control_settings(cfg.notify.slack, env, redactor=redactor)  # None unless enabled
     feed = sink
 
     def publish(event: object) -> None:  # the console/log feed, then the operator channels (enqueue only)
@@ -75,6 +78,8 @@ async def serve(
                     task_status=task_status,
                 )
             )
+            if control is not None:  # Slack commands; ready after its first connection attempt
+                await tg.start(partial(run_slack_control, control, DaemonTarget(daemon)))
             notifier.ready(daemon.status())  # recovered, reconciled, subscribed
             if started is not None:
                 started(daemon)
