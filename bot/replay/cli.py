@@ -20,8 +20,8 @@ import anyio
 from bot.config import BotConfig, load_config
 from bot.errors import ConfigError
 from bot.notify.console import krw
-from bot.replay.engine import ReplayResult, replay_file
-from bot.replay.records import RecordingError
+from bot.record import RecordingCorrupt
+from bot.replay.engine import RecordingError, ReplayResult, replay_file
 from bot.summary import render_summary
 
 EXIT_OK = 0
@@ -81,8 +81,11 @@ def run_replay(args: argparse.Namespace, *, out: Write, err: Write) -> int:
         result = _run(session, cfg, str(config_path), speed, Path(store) if store else None)
     except BaseException as exc:  # unwrap task-group wrappers; anything else is re-raised
         leaf = _leaf(exc)
-        if isinstance(leaf, RecordingError):
+        if isinstance(leaf, RecordingError | RecordingCorrupt):
             err(f"kiwoom-bot replay: {leaf}")
+            return EXIT_DATA
+        if isinstance(leaf, OSError):
+            err(f"kiwoom-bot replay: {session}: cannot read the recording ({leaf})")
             return EXIT_DATA
         if isinstance(leaf, ConfigError):
             for line in str(leaf).splitlines():

@@ -33,7 +33,7 @@ from bot.broker.kiwoom.accounts import KiwoomAccounts
 from bot.broker.kiwoom.codec import ConditionInfo, RealDecoder, parse_frame
 from bot.broker.kiwoom.rest import KiwoomRest
 from bot.broker.kiwoom.ws_frames import decode_condition_list
-from bot.clock import ManualClock
+from bot.clock import KST, ManualClock
 from bot.config import BotConfig
 from bot.domain.account import BalanceEvent, OrderEvent
 from bot.domain.market import SessionChanged
@@ -47,15 +47,42 @@ from bot.engine.risk import RiskGate
 from bot.engine.router import Job, Router, RouterOutcome
 from bot.engine.strategy import build_strategy
 from bot.engine.timers import Timers
-from bot.errors import ConfigError, KiwoomBotError, ServiceFailed
+from bot.errors import ConfigError, KiwoomBotError, ProtocolError, ServiceFailed
 from bot.market.costs import CostModel, TaxSchedule
 from bot.market.guard import SessionGuard
 from bot.market.sessions import Transition
-from bot.replay.records import ReadStats, RecordingError, check_record, read_records
+from bot.record import read_session
 from bot.replay.stats import StrategyStats, strategy_stats
 from bot.store import FillRow, OrderRow, Store
 
 log = structlog.get_logger(__name__)
+
+
+class RecordingError(KiwoomBotError):
+    """A recording that cannot be replayed (no frames, a record without its fields)."""
+
+
+def parse_wall(text: Any) -> datetime:
+    """A record's `wall` (ISO-8601 with its UTC offset) as an aware datetime, else RecordingError."""
+    try:
+        wall = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise RecordingError(f"expected an ISO-8601 'wall' time, got {text!r}") from None
+    if wall.tzinfo is None:
+        raise RecordingError(f"expected a 'wall' time with its UTC offset, got {text!r}")
+    return wall.astimezone(KST)
+
+
+def check_record(record: Any, where: str) -> None:
+    """The fields every record must have (`k` and `wall` strings), else a RecordingError naming `where`."""
+    if not isinstance(record, dict):
+        raise RecordingError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    kind, wall = record.get("k"), record.get("wall")
+    if type(kind) is not str:
+        raise RecordingError(f"{where}: expected a string 'k' (record kind), got {kind!r}")
+    if type(wall) is not str:
+        raise RecordingError(f"{where}: expected a string 'wall' (ISO-8601 KST time), got {wall!r}")
+
 
 DEFAULT_CASH_KRW = 100_000_000  # when neither the config nor the recording says (the simulator's)
 _IGNORED = (OrderEvent, BalanceEvent)  # 00/04 pushes: in a replay the dry-run broker is the account
@@ -74,6 +101,21 @@ class InlineRouter(Router):
         self.jobs += 1
         await self._slots.acquire()  # released by _run_job, as in Router.run
         await self._run_job(job)
+
+
+class ReplayClock(ManualClock):
+    """A `ManualClock` for a replay: nothing sleeps on it (a replay runs no tasks), so setting it is
+    a plain assignment — no wake-up event per frame."""
+
+    def set(self, when: datetime) -> None:
+        """Set the clock to `when` (KST; may not go backwards)."""
+        if when < self._now:
+            raise ValueError("ReplayClock cannot go backwards")
+        self._now = when
+
+    async def sleep_until(self, when: datetime) -> None:
+        """Refused: a replay's time moves only with its records."""
+        raise RuntimeError("nothing may sleep on a replay's clock (time moves with the records)")
 
 
 class _NoFeed:
@@ -132,7 +174,7 @@ class _Replayer:
                  sink: EventSink) -> None:  # fmt: skip
         self.cfg = cfg
         self.source = source
-        self.clock = ManualClock(start)
+        self.clock = ReplayClock(start)
         self.market = MarketState()
         self.portfolio = Portfolio()
         self.strategies = {s.name: s for s in cfg.strategy if s.enabled}
@@ -156,7 +198,7 @@ class _Replayer:
         self.needs_conditions = any(s.condition for s, _ in self.plugins)
         self.started = False
         self.next_session: Transition | None = None
-        self.wall_text = ""
+        self.wall_text: Any = ""
         self.jobs_seen = 0
         self.frames = 0
         self.events = 0
@@ -185,16 +227,56 @@ class _Replayer:
 
     # ----------------------------------------------------------------- the loop
     async def feed(self, record: dict[str, Any]) -> None:
-        """Handle one record (its time first: due timers and phase changes fire before it)."""
-        wall_text = record["wall"]
+        """Handle one record (its time first: due timers and phase changes fire before it).
+
+        The hot path — a REAL frame once the strategies run — is written out inline here.
+        """
+        wall_text = record.get("wall")
         if wall_text != self.wall_text:
+            wall = parse_wall(wall_text)
             self.wall_text = wall_text
-            await self._advance(datetime.fromisoformat(wall_text))
-        kind = record["k"]
-        if kind == "ws":
-            await self._frame(record.get("frame"))
-        elif kind == "rest":
-            await self._rest(record)
+            await self._advance(wall)
+        kind = record.get("k")
+        if kind != "ws":
+            if kind == "rest":
+                await self._rest(record)
+            return
+        self.frames += 1
+        raw = record.get("frame")
+        try:
+            if type(raw) is not str:
+                raise ProtocolError(f"ws record: expected a string 'frame', got {type(raw).__name__}")
+            frame = parse_frame(raw)
+        except KiwoomBotError as exc:
+            self.malformed += 1
+            log.warning("replay_frame_skipped", error=str(exc))
+            return
+        if frame["trnm"] != "REAL" or not self.started:
+            await self._other_frame(frame)
+            if frame["trnm"] != "REAL":
+                return
+        batch = self.decoder.decode_frame(frame)
+        if batch.errors:
+            self.malformed += len(batch.errors)
+            for err in batch.errors:
+                log.warning("replay_real_entry_skipped", error=str(err))
+        kernel = self.kernel
+        for event in batch.events:
+            if not isinstance(event, _IGNORED):
+                self.events += 1
+                await kernel.process(event)
+                if self.router.jobs != self.jobs_seen:
+                    await self._drain()
+
+    async def _other_frame(self, frame: dict[str, Any]) -> None:
+        """Start the strategies at the CNSRLST reply (or the first frame when none uses a condition)."""
+        trnm = frame["trnm"]
+        if not self.started and (trnm == "CNSRLST" or not self.needs_conditions):
+            try:
+                listed = decode_condition_list(frame) if trnm == "CNSRLST" else ()
+            except KiwoomBotError as exc:
+                raise RecordingError(f"the CNSRLST reply cannot be read: {exc}") from None
+            await self.start(listed)
 
     async def _advance(self, wall: datetime) -> None:
         """Fire what is due by `wall` in time order, then set the clock to it (never backwards)."""
@@ -216,30 +298,6 @@ class _Replayer:
     def _set_clock(self, when: datetime) -> None:
         if when > self.clock.now():
             self.clock.set(when)
-
-    async def _frame(self, raw: Any) -> None:
-        self.frames += 1
-        try:
-            frame = parse_frame(raw)
-        except KiwoomBotError as exc:
-            self.malformed += 1
-            log.warning("replay_frame_skipped", error=str(exc))
-            return
-        trnm = frame["trnm"]
-        if not self.started and (trnm == "CNSRLST" or not self.needs_conditions):
-            listed = decode_condition_list(frame) if trnm == "CNSRLST" else ()
-            await self.start(listed)
-        if trnm != "REAL":
-            return
-        batch = self.decoder.decode_frame(frame)
-        if batch.errors:
-            self.malformed += len(batch.errors)
-            for err in batch.errors:
-                log.warning("replay_real_entry_skipped", error=str(err))
-        for event in batch.events:
-            if not isinstance(event, _IGNORED):
-                self.events += 1
-                await self._process(event)
 
     async def _rest(self, record: dict[str, Any]) -> None:
         """Recorded ka10001 replies: the dry-run broker's reference data and the kernel's SymbolInfo."""
@@ -324,7 +382,7 @@ async def replay_records(
             break
     if not head or head[-1]["k"] != "ws":
         raise RecordingError(f"{name}: no WebSocket frames to replay ({len(head)} records)")
-    start = datetime.fromisoformat(head[0]["wall"])
+    start = parse_wall(head[0]["wall"])
     cash = await _cash_from(cfg, head)
     store_path.parent.mkdir(parents=True, exist_ok=True)
     async with Store.open(store_path) as store:
@@ -341,7 +399,10 @@ async def replay_records(
                 delay = pace_real + (wall - pace_wall).total_seconds() / speed - time.perf_counter()
                 if delay > 0:
                     await anyio.sleep(delay)
-            await rp.feed(record)
+            try:
+                await rp.feed(record)
+            except RecordingError as exc:
+                raise RecordingError(f"{name}: record {total}: {exc}") from None
         if not rp.started:
             raise RecordingError(
                 f"{name}: no CNSRLST reply in the recording: cannot resolve the strategies' conditions"
@@ -378,11 +439,11 @@ async def replay_file(
     speed: float | None = None,
     sink: EventSink | None = None,
 ) -> ReplayResult:
-    """Replay a recording file (see `bot.replay.records`)."""
-    read = ReadStats()
+    """Replay a recording file (read by `bot.record.read_session`: a truncated tail is accepted)."""
+    reader = read_session(path)
     result = await replay_records(
-        read_records(path, read), cfg, store_path=store_path, source=source, speed=speed, sink=sink,
+        reader, cfg, store_path=store_path, source=source, speed=speed, sink=sink,
         name=str(path),
     )  # fmt: skip
-    result.truncated = read.truncated
+    result.truncated = reader.truncated
     return result
