@@ -45,7 +45,7 @@ def _with_control(cfg: BotConfig, api_url: str) -> BotConfig:
 
 
 async def test_serve_runs_slack_control_until_sigterm(make_sim: Any, tmp_path: Path) -> None:
-    """With control enabled, `serve` connects to Slack after the daemon is up; `kill` halts; SIGTERM closes it."""
+    """With control enabled, `serve` connects after the daemon is up; `kill` halts; SIGTERM closes it."""
     async with make_sim(start=START) as (sim, ep), slack_standin() as slack:
         cfg = _with_control(daemon_config(ep, tmp_path), slack.api_url)
         env = {**ENV, "TEST_SLACK_BOT_TOKEN": BOT_TOKEN, "TEST_SLACK_APP_TOKEN": APP_TOKEN}
@@ -70,7 +70,7 @@ async def test_serve_runs_slack_control_until_sigterm(make_sim: Any, tmp_path: P
 
 
 async def test_missing_app_token_is_a_config_error_at_start(tmp_path: Path) -> None:
-    """Control enabled without the app-token variable: ConfigError naming the variable, before any connection."""
+    """Control enabled without the app-token variable: ConfigError naming it, before anything connects."""
     cfg = _with_control(BotConfig(), "http://127.0.0.1:9/api/")
     with pytest.raises(ConfigError, match="TEST_SLACK_APP_TOKEN"):
         await serve(
@@ -80,7 +80,7 @@ async def test_missing_app_token_is_a_config_error_at_start(tmp_path: Path) -> N
 
 
 def test_tokens_of_the_wrong_kind_are_refused_without_showing_them() -> None:
-    """A bot token where the app-level token belongs is a ConfigError that names the variable, not the value."""
+    """A bot token where the app-level token belongs: ConfigError naming the variable, not the value."""
     slack = _with_control(BotConfig(), "http://127.0.0.1:9/api/").notify.slack
     env = {"TEST_SLACK_BOT_TOKEN": BOT_TOKEN, "TEST_SLACK_APP_TOKEN": BOT_TOKEN}
     with pytest.raises(ConfigError) as err:
