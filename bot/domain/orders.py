@@ -139,7 +139,11 @@ class OrderUnknown:
 
 @dataclass(frozen=True, slots=True)
 class OrderFilled:
-    """A fill applied to an intent (de-duplicated by order number + fill number)."""
+    """A fill applied to an intent (de-duplicated by order number + fill number).
+
+    `realized_pnl` is what a sell closed against the average cost (`bot.domain.position`): sell price
+    minus average price, times qty, minus this fill's fee and tax.
+    """
 
     intent_id: str
     strategy: str
@@ -154,6 +158,7 @@ class OrderFilled:
     cum_qty: int
     remaining_qty: int
     time: datetime
+    realized_pnl: int | None = None  # a sell's realized P&L after its fee and tax (KRW); None for buys
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,32 @@ class Reconciled:
     time: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class FlattenStarted:
+    """A `Flatten` was acted on: trading is REDUCING, working entries are being canceled and exits sent.
+
+    `positions` counts the strategy positions found, `orders` the exit orders sent, `canceled` the
+    entry cancels asked for; `skipped` says, per symbol, why no exit went out (denied, nothing left).
+    """
+
+    by: str
+    reason: str
+    positions: int
+    orders: int
+    canceled: int
+    skipped: tuple[str, ...]
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStorm:
+    """The real-time session dropped `count` times within `window_s` seconds (a reconnect storm)."""
+
+    count: int
+    window_s: int
+    time: datetime
+
+
 KernelInput = Any  # feed events, router outcomes, timers, SymbolInfo, OperatorState, Reconcile
 EventSink = Callable[[object], None]
 
