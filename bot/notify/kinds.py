@@ -21,5 +21,8 @@ KINDS: frozenset[str] = frozenset(
         "reload_refused",
         "daily_report",
         "dropped",
+        "lifecycle",
+        "feed_storm",
+        "flatten",
     }
 )

@@ -23,7 +23,16 @@ from bot.domain.orders import (
     SubmitOrder,
 )
 from bot.domain.values import Side, TradingState
-from bot.engine.kernel_types import OperatorState, Reconciled, ReloadRefused, StateChanged, StrategyDisabled
+from bot.engine.kernel_types import (
+    FeedStorm,
+    FlattenStarted,
+    OperatorState,
+    Reconciled,
+    ReloadRefused,
+    StateChanged,
+    StrategyDisabled,
+)
+from bot.engine.lifecycle import DaemonStarted, DaemonStopping
 from bot.notify.kinds import KINDS as KINDS
 
 
@@ -43,6 +52,8 @@ class Severity(IntEnum):
 
 
 _SIDE = {Side.BUY: "매수", Side.SELL: "매도"}
+# Halts that need the operator now, by who halted (`StateChanged.by`).
+_HALT_TITLE = {"risk": "일일 손실 한도 도달", "store": "저장소 오류 — 거래 중지"}
 
 
 def krw(amount: int) -> str:
@@ -79,7 +90,10 @@ class Notice:
     def plain(self) -> str:
         """One line of plain text (console, email, Slack fallback text)."""
         stamp = f"{self.time:%H:%M:%S} " if self.time is not None else ""
-        body = " · ".join(f"{label} {value}".strip() for label, value in self.fields)
+        parts = [f"{label} {value}".strip() for label, value in self.fields]
+        if self.pnl_krw is not None:
+            parts.append(f"손익 {signed_krw(self.pnl_krw)}")
+        body = " · ".join(parts)
         return f"{stamp}{self.title}" + (f" — {body}" if body else "")
 
 
@@ -110,6 +124,7 @@ class Describer:
                     ("잔량", f"{event.remaining_qty:,}주"),
                 ),
                 t,
+                event.realized_pnl,  # a sell's realized P&L after fee and tax: shown as 손익, by sign
             )
         if isinstance(event, OrderSubmitted):
             c = event.command
@@ -169,6 +184,17 @@ class Describer:
         return self._operational(event, t)
 
     def _operational(self, event: object, t: datetime | None) -> Notice | None:
+        lifecycle = self._lifecycle(event, t)
+        if lifecycle is not None:
+            return lifecycle
+        if isinstance(event, StateChanged) and event.state is TradingState.HALTED and event.by in _HALT_TITLE:
+            return Notice(
+                "state",
+                Severity.CRITICAL,
+                _HALT_TITLE[event.by],
+                (("상태", str(event.state)), ("사유", event.reason), ("변경", event.by)),
+                t,
+            )
         if isinstance(event, StateChanged | OperatorState):
             halted = event.state != TradingState.ACTIVE
             return Notice(
@@ -198,6 +224,15 @@ class Describer:
             )
         if isinstance(event, FeedDown):
             return Notice("feed", Severity.WARNING, "실시간 연결 끊김", (("사유", event.reason),), t)
+        if isinstance(event, FeedStorm):
+            minutes = f"{event.window_s // 60:,}분" if event.window_s % 60 == 0 else f"{event.window_s:,}초"
+            return Notice(
+                "feed_storm",
+                Severity.ERROR,
+                "실시간 재연결 반복",
+                (("끊김", f"{event.count:,}회"), ("기간", f"최근 {minutes}")),
+                t,
+            )
         if isinstance(event, FeedResynced):
             return Notice("feed", Severity.INFO, "실시간 재연결", (("재연결", f"{event.reconnects:,}회"),), t)
         if isinstance(event, SessionKickedEvent):
@@ -221,6 +256,42 @@ class Describer:
                 Severity.ERROR,
                 "설정 다시 읽기 거부 (기존 설정 유지)",
                 (("파일", event.file), *(("문제", p) for p in problems[:5])),
+                t,
+            )
+        return None
+
+    def _lifecycle(self, event: object, t: datetime | None) -> Notice | None:
+        """Start-up, shutdown and the operator's flatten."""
+        if isinstance(event, DaemonStarted):
+            return Notice(
+                "lifecycle",
+                Severity.INFO if event.state is TradingState.ACTIVE else Severity.WARNING,
+                f"봇 시작 ({event.mode})",
+                (
+                    ("모드", event.mode),
+                    ("계좌", event.account),
+                    ("시장", str(event.venue)),
+                    ("전략", ", ".join(event.strategies) or "없음"),
+                    ("상태", str(event.state)),
+                ),
+                t,
+            )
+        if isinstance(event, DaemonStopping):
+            return Notice("lifecycle", Severity.WARNING, "봇 종료", (("사유", event.reason),), t)
+        if isinstance(event, FlattenStarted):
+            skipped: tuple[str, ...] = event.skipped
+            return Notice(
+                "flatten",
+                Severity.ERROR if skipped else Severity.WARNING,
+                "전량 청산 시작",
+                (
+                    ("요청", event.by),
+                    ("사유", event.reason),
+                    ("포지션", f"{event.positions:,}"),
+                    ("매도 주문", f"{event.orders:,}건"),
+                    ("매수 취소", f"{event.canceled:,}건"),
+                    *(("제외", s) for s in skipped[:5]),
+                ),
                 t,
             )
         return None

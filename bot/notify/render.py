@@ -30,6 +30,9 @@ _KIND_KO = {
     "unknown": "미확인",
     "daily_report": "일일 보고",
     "dropped": "알림 유실",
+    "lifecycle": "시작/종료",
+    "feed_storm": "재연결 반복",
+    "flatten": "전량 청산",
 }
 GAIN_COLOUR = "#d60000"
 LOSS_COLOUR = "#0050c8"

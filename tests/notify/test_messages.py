@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
@@ -9,10 +10,13 @@ from pydantic import ValidationError
 
 from bot.clock import KST
 from bot.domain.orders import OrderDenied, SubmitOrder
-from bot.domain.values import OrderType, Side
+from bot.domain.values import OrderType, Side, TradingState, Venue
+from bot.engine.kernel_types import FeedStorm, FlattenStarted, StateChanged
+from bot.engine.lifecycle import DaemonStarted, DaemonStopping
 from bot.notify.config import NotifyConfig, RouteConfig
+from bot.notify.kinds import KINDS
 from bot.notify.messages import DailyReport, Describer, Severity
-from bot.notify.render import email_html, email_plain, slack_message
+from bot.notify.render import email_html, email_plain, slack_message, summary_line
 from bot.notify.routing import Routing
 from tests.notify.support import T0, fill, name_of
 
@@ -112,3 +116,67 @@ def test_config_rejects_secrets_typos_and_bad_windows() -> None:
         {"slack": {"base_url": "http://127.0.0.1:8080/api"}}
     ).slack.base_url == ("http://127.0.0.1:8080/api/")
     assert RouteConfig(sink="email", quiet_hours="07:00-08:30").quiet_hours == "07:00-08:30"
+
+
+def test_sell_fill_shows_realized_pnl_by_sign() -> None:
+    """A sell fill carries its realized P&L: 손익 with a sign, coloured by sign in Slack and email."""
+    d = Describer(name_of)
+    gain = replace(fill(qty=10, price=72_000), side=Side.SELL, fee=108, tax=1_440, realized_pnl=8_452)
+    loss = replace(gain, realized_pnl=-3_210)
+    n, m = d(gain), d(loss)
+    assert n is not None and m is not None
+    assert n.title == "체결 매도 삼성전자(005930)" and n.pnl_krw == 8_452 and m.pnl_krw == -3_210
+    assert n.plain().endswith("손익 +8,452원")
+    assert "🔴 손익 *+8,452원*" in slack_message([n])[1][0]["text"]["text"]
+    assert "🔵 손익 *-3,210원*" in slack_message([m])[1][0]["text"]["text"]
+    assert 'color:#0050c8">-3,210원' in email_html([m])
+    buy = d(fill())
+    assert buy is not None and buy.pnl_krw is None and "손익" not in buy.plain()
+
+
+def test_lifecycle_notices_show_mode_masked_account_and_reason() -> None:
+    """Start-up names mode, masked account, strategies and state; shutdown names its reason."""
+    d = Describer(name_of)
+    up = d(DaemonStarted("live", "****5610", Venue.KRX, ("orb", "rebal"), TradingState.ACTIVE, T0))
+    down = d(DaemonStopping("signal SIGTERM", T0))
+    halted_start = d(DaemonStarted("paper", "-", Venue.KRX, (), TradingState.HALTED, T0))
+    assert up is not None and down is not None and halted_start is not None
+    assert (up.kind, up.severity, up.title) == ("lifecycle", Severity.INFO, "봇 시작 (live)")
+    assert dict(up.fields) == {
+        "모드": "live",
+        "계좌": "****5610",
+        "시장": "KRX",
+        "전략": "orb, rebal",
+        "상태": "ACTIVE",
+    }
+    assert (down.kind, down.title, dict(down.fields)) == ("lifecycle", "봇 종료", {"사유": "signal SIGTERM"})
+    assert halted_start.severity == Severity.WARNING and ("전략", "없음") in halted_start.fields
+
+
+def test_daily_loss_and_store_halts_are_critical_with_their_own_titles() -> None:
+    """A halt by the loss limit or by the store is CRITICAL and says which; a kill switch stays ERROR."""
+    d = Describer(name_of)
+    loss = d(StateChanged(TradingState.HALTED, "daily P&L -1,200,000원 breached", "risk", T0))
+    store = d(StateChanged(TradingState.HALTED, "journal write failed: disk full", "store", T0))
+    kill = d(StateChanged(TradingState.HALTED, "operator", "cli", T0))
+    assert loss is not None and store is not None and kill is not None
+    assert (loss.kind, loss.severity, loss.title) == ("state", Severity.CRITICAL, "일일 손실 한도 도달")
+    assert (store.severity, store.title) == (Severity.CRITICAL, "저장소 오류 — 거래 중지")
+    assert ("사유", "journal write failed: disk full") in store.fields
+    assert (kill.severity, kill.title) == (Severity.ERROR, "거래 상태 HALTED")
+
+
+def test_feed_storm_and_flatten_notices() -> None:
+    """A reconnect storm is an ERROR counting drops; a flatten lists its orders and what it skipped."""
+    d = Describer(name_of)
+    storm = d(FeedStorm(5, 600, T0))
+    flat = d(FlattenStarted("slack:U0123ABCDEF", "장 마감 전", 2, 1, 3, ("orb 000660: lower_limit: …",), T0))
+    clean = d(FlattenStarted("cli", "test", 1, 1, 0, (), T0))
+    assert storm is not None and flat is not None and clean is not None
+    assert (storm.kind, storm.severity, storm.title) == ("feed_storm", Severity.ERROR, "실시간 재연결 반복")
+    assert dict(storm.fields) == {"끊김": "5회", "기간": "최근 10분"}
+    assert (flat.kind, flat.severity, flat.title) == ("flatten", Severity.ERROR, "전량 청산 시작")
+    assert ("매도 주문", "1건") in flat.fields and ("제외", "orb 000660: lower_limit: …") in flat.fields
+    assert clean.severity == Severity.WARNING
+    assert {"lifecycle", "feed_storm", "flatten"} <= KINDS
+    assert summary_line([storm, flat, clean]) == "재연결 반복 1건, 전량 청산 2건"
