@@ -37,6 +37,7 @@ from bot.domain.market import SessionChanged
 from bot.domain.values import Venue
 from bot.engine.kernel import Kernel
 from bot.engine.kernel_types import KernelInput, KernelStats, Reconfigure
+from bot.engine.lifecycle import DaemonStarted, mask_account
 from bot.engine.market_state import MarketState
 from bot.engine.portfolio import Portfolio
 from bot.engine.risk import RiskGate
@@ -348,6 +349,7 @@ async def run_daemon(
             feed=KiwoomFeed(socket),
             sink=sink,
             venue=Venue(cfg.broker.venue),
+            guard=guard,
             local_fills=dry,
             unknown_recheck_s=unknown_recheck_s,
         )
@@ -387,9 +389,15 @@ async def run_daemon(
             log.info(
                 "daemon_ready",
                 mode=cfg.broker.mode,
-                account=cfg.broker.account_label,
+                account=mask_account(cfg.broker.account_label),
                 strategies=list(strategies),
             )
+            sink(
+                DaemonStarted(
+                    cfg.broker.mode, mask_account(cfg.broker.account_label), Venue(cfg.broker.venue),
+                    tuple(strategies), risk.state, clock.now(),
+                )
+            )  # fmt: skip
             if ready is not None:
                 ready()
             handle = Daemon(kernel, router, socket, cfg)

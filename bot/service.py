@@ -24,6 +24,7 @@ from bot.clock import Clock
 from bot.config import BotConfig, load_config
 from bot.control import DaemonTarget, control_settings, run_slack_control
 from bot.engine.kernel_types import ReloadRefused
+from bot.engine.lifecycle import DaemonStopping
 from bot.engine.market_state import MarketState
 from bot.errors import ConfigError
 from bot.log import Redactor, configure_logging
@@ -94,6 +95,7 @@ async def serve(
                     await _reload(daemon, path, notifier, publish, redactor)
                     continue
                 log.info("daemon_stopping", signal=signal.Signals(signum).name)
+                publish(DaemonStopping(f"signal {signal.Signals(signum).name}", clock.now()))
                 notifier.stopping("stopping: settling in-flight orders")
                 daemon.stop_intents()
                 left = await daemon.settle(settle_s)
