@@ -26,9 +26,10 @@ from anyio.abc import TaskStatus
 
 from bot.clock import Clock
 from bot.record.format import SOURCES
-from bot.record.writer import REST, WS, FileWriter, Opener, open_exclusive
+from bot.record.writer import FileWriter, Opener, open_exclusive
 
 log = structlog.get_logger(__name__)
+_monotonic = time.monotonic
 
 DEFAULT_CAPACITY = 100_000
 
@@ -71,6 +72,7 @@ class SessionRecorder:
         if capacity < 1 or flush_interval_s <= 0 or close_timeout_s <= 0 or keep_days < 1:
             raise ValueError("capacity, keep_days >= 1 and flush_interval_s, close_timeout_s > 0 required")
         self._clock = clock
+        self._now = clock.now  # bound once: the taps run per frame
         self._writer = FileWriter(
             directory=directory, path=path, keep_days=keep_days, source=source, mode=mode, config=config,
             opener=opener or open_exclusive, compresslevel=compresslevel,
@@ -80,7 +82,7 @@ class SessionRecorder:
         self._flush_interval_s = flush_interval_s
         self._close_timeout_s = close_timeout_s
         self._queue: deque[tuple[Any, ...]] = deque()
-        self._accepted = 0
+        self._taken = 0  # records handed to the writer so far (accepted = taken + queued)
         self._written = 0
         self._lost = 0  # accepted, then lost with a failed write
         self._dropped = 0
@@ -99,13 +101,13 @@ class SessionRecorder:
     def ws(self, frame: str) -> None:
         """Record one inbound WebSocket text frame exactly as received (callers skip PING)."""
         queue = self._queue
-        if len(queue) >= self._capacity:
+        n = len(queue)
+        if n >= self._capacity:
             self._drop()
             return
-        queue.append((WS, self._clock.now(), time.monotonic(), frame))
-        self._accepted += 1
-        if len(queue) == self._wake_at and self._wake is not None:
-            self._wake.set()
+        queue.append((self._now(), _monotonic(), frame))
+        if n == self._wake_at:
+            self._wake_writer()
 
     def rest(
         self,
@@ -121,14 +123,17 @@ class SessionRecorder:
     ) -> None:
         """Record one REST exchange when its reply arrived (or failed: status None, error = class name)."""
         queue = self._queue
-        if len(queue) >= self._capacity:
+        n = len(queue)
+        if n >= self._capacity:
             self._drop()
             return
-        now = self._clock.now()
-        queue.append((REST, now, time.monotonic(), api_id, path, req, status, latency_ms, cont_yn, next_key,
+        queue.append((self._now(), _monotonic(), api_id, path, req, status, latency_ms, cont_yn, next_key,
                       resp, error))  # fmt: skip
-        self._accepted += 1
-        if len(queue) == self._wake_at and self._wake is not None:
+        if n == self._wake_at:
+            self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        if self._wake is not None:
             self._wake.set()
 
     def _drop(self) -> None:
@@ -144,8 +149,8 @@ class SessionRecorder:
     def stats(self) -> RecorderStats:
         """A snapshot of the counters and the files written so far."""
         return RecorderStats(
-            recorded=self._accepted, written=self._written, dropped=self._dropped, queued=len(self._queue),
-            files=tuple(self._writer.paths), bytes_in=self._writer.bytes_in,
+            recorded=self._taken + len(self._queue), written=self._written, dropped=self._dropped,
+            queued=len(self._queue), files=tuple(self._writer.paths), bytes_in=self._writer.bytes_in,
         )  # fmt: skip
 
     @property
@@ -160,7 +165,7 @@ class SessionRecorder:
 
     async def flush(self, timeout_s: float = 5.0) -> None:
         """Wait until every record accepted before this call is written and flushed to the file."""
-        target = self._accepted
+        target = self._taken + len(self._queue)
         with anyio.fail_after(timeout_s):
             while self._written + self._lost < target and not self._stopped:
                 if self._wake is None or self._progress is None:
@@ -219,6 +224,7 @@ class SessionRecorder:
         """Hand the queued records to the writer thread as one batch."""
         if self._queue and not self._stopped:
             batch, self._queue = self._queue, deque()
+            self._taken += len(batch)
             try:
                 self._written += await anyio.to_thread.run_sync(
                     self._writer.write, batch, time.monotonic(), abandon_on_cancel=True
@@ -245,6 +251,8 @@ class SessionRecorder:
         self._stopped = True
         self._capacity = 0
         self._dropped += len(self._queue)
+        self._taken += len(self._queue)  # accepted, then dropped: flush() waiters must not wait for them
+        self._lost += len(self._queue)
         self._queue.clear()
         if self._progress is not None:
             self._progress.set()

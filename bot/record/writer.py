@@ -21,10 +21,9 @@ from bot.record.format import meta_line, rest_line, ws_line
 log = structlog.get_logger(__name__)
 
 Opener = Callable[[Path], IO[bytes]]
-# Queued records: (WS, wall, mono, frame) or (REST, wall, mono, api_id, path, req, status,
-# latency_ms, cont_yn, next_key, resp, error).
-WS = 0
-REST = 1
+# Queued records: ws (wall, mono, frame), or rest (wall, mono, api_id, path, req, status, latency_ms,
+# cont_yn, next_key, resp, error): told apart by length.
+WS_LEN = 3
 
 
 def open_exclusive(path: Path) -> IO[bytes]:
@@ -78,16 +77,16 @@ class FileWriter:
             count = 0
             rotate = self._directory is not None
             for item in batch:
-                when: datetime = item[1]
+                when: datetime = item[0]
                 if rotate and when.date() != self.day:
                     self._put(lines)
                     lines = []
                     self._close()
                     self._open(when, mono)
-                if item[0] == WS:
-                    lines.append(ws_line(when, item[2], item[3]))
+                if len(item) == WS_LEN:
+                    lines.append(ws_line(when, item[1], item[2]))
                 else:
-                    lines.append(rest_line(when, *item[2:]))
+                    lines.append(rest_line(when, *item[1:]))
                 count += 1
             self._put(lines)
             if self._gz is not None:

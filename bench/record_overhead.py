@@ -1,0 +1,158 @@
+"""What recording costs on the hot path: REAL-frame decode throughput with and without the recorder.
+
+    uv run python bench/record_overhead.py [--frames 100000] [--rounds 5]
+
+The decode path is what `KiwoomSocket` does per inbound frame (`parse_frame` + `RealDecoder`), on
+full 0B frames (~600-700 bytes, ~40 FIDs). Three variants, best of `--rounds` interleaved runs, each
+yielding to the event loop every 500 frames as a socket reader would:
+- baseline: decode only;
+- tap: decode + `SessionRecorder.ws` (what recording adds to the receive path itself; the queue is
+  emptied every 500 frames as a writer keeping up would);
+- saturated: decode + tap with the real writer thread (encode, gzip, write) running at the same time.
+  Its encoding holds the GIL, so when frames arrive as fast as the CPU can decode them it competes
+  with decoding; `record_writer_cpu_at_5k_frames_per_s` puts that cost at a busy live feed's rate.
+Prints one line per metric; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from random import Random
+
+import anyio
+import anyio.lowlevel
+import structlog
+
+from bot.broker.kiwoom.codec import RealDecoder, parse_frame
+from bot.clock import LiveClock
+from bot.record import SessionRecorder, read_session
+from bot.record.writer import FileWriter, open_exclusive
+
+CHUNK = 500
+TARGET_OVERHEAD_PCT = 5.0
+
+
+def metric(name: str, value: float, unit: str, *, target: float | None = None, below: bool = False) -> None:
+    """One line: `name value unit [target=.. ok|MISSED]`."""
+    text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    line = f"{name} {text} {unit}"
+    if target is not None:
+        ok = value <= target if below else value >= target
+        line += f" target={'<=' if below else '>='}{target:g} {'ok' if ok else 'MISSED'}"
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def make_frames(count: int, seed: int = 1) -> list[str]:
+    """Full 0B frames as Kiwoom sends them (one entry, ~40 FIDs, signed prices)."""
+    rng = Random(seed)
+    codes = [f"{i:06d}" for i in range(5930, 5930 + 32 * 7, 7)]
+    price = dict.fromkeys(codes, 70_000)
+    frames: list[str] = []
+    for n in range(count):
+        code = codes[n % len(codes)]
+        price[code] = max(1_000, price[code] + rng.choice((-100, 0, 100)))
+        p = price[code]
+        sign = "+" if p >= 70_000 else "-"
+        qty = rng.randint(1, 500)
+        hhmmss = f"{9 + n // 360_000 % 6:02d}{n // 6000 % 60:02d}{n // 100 % 60:02d}"
+        values = {
+            "20": hhmmss, "10": f"{sign}{p}", "11": f"{sign}{abs(p - 70_000)}", "12": f"{sign}1.52",
+            "27": f"{sign}{p + 100}", "28": f"{sign}{p}", "15": f"{'+' if qty % 2 else '-'}{qty}",
+            "13": str(1_000_000 + n), "14": str(70_000 + n // 10), "16": "+70000", "17": f"+{p + 500}",
+            "18": f"-{p - 500}", "25": "2", "26": "-1520331", "29": "-3812", "30": "58.12", "31": "0.21",
+            "32": "-5", "228": "98.92", "311": "4178590", "290": "2", "691": "0", "567": "000000",
+            "568": "000000", "851": "", "1890": "090000", "1891": "101523", "1892": "093012",
+            "1030": "154321", "1031": "162344", "1032": "51.26", "1071": "8123", "1072": "8840",
+            "1313": "12345", "1314": "+0", "1315": "0", "1316": "0", "620": "70120", "9081": "1",
+        }  # fmt: skip
+        body = ",".join(f'"{k}":"{v}"' for k, v in values.items())
+        frames.append(
+            f'{{"trnm":"REAL","data":[{{"type":"0B","name":"주식체결","item":"{code}","values":{{{body}}}}}]}}'
+        )
+    return frames
+
+
+async def decode_all(
+    frames: list[str], decoder: RealDecoder, recorder: SessionRecorder | None, *, discard: bool = False
+) -> float:
+    """Seconds to run KiwoomSocket's per-frame work over `frames` (yielding every CHUNK frames).
+
+    `discard` empties the recorder's queue every CHUNK frames, as a writer keeping up would, without
+    running one: the cost of the tap alone at a steady queue size.
+    """
+    started = time.perf_counter()
+    events = 0
+    for i in range(0, len(frames), CHUNK):
+        for raw in frames[i : i + CHUNK]:
+            frame = parse_frame(raw)
+            if recorder is not None and frame["trnm"] != "PING":
+                recorder.ws(raw)
+            events += len(decoder.decode_frame(frame).events)
+        if discard and recorder is not None:
+            recorder._queue.clear()  # the bench stands in for the writer here
+        await anyio.lowlevel.checkpoint()
+    assert events == len(frames)
+    return time.perf_counter() - started
+
+
+async def main(count: int, rounds: int) -> None:
+    """Measure and print."""
+    frames = make_frames(count)
+    clock = LiveClock()
+    decoder = RealDecoder(clock)
+    metric("record_frame_size", sum(map(len, frames)) / len(frames), "bytes")
+    with tempfile.TemporaryDirectory() as tmp:
+        base: list[float] = []
+        tapped: list[float] = []
+        full: list[float] = []
+        dropped = written = 0
+        path: Path | None = None
+        for r in range(rounds):
+            base.append(await decode_all(frames, decoder, None))
+            idle = SessionRecorder(clock, path=Path(tmp) / f"idle{r}.jsonl.gz", capacity=count + 1)
+            tapped.append(await decode_all(frames, decoder, idle, discard=True))  # the tap alone
+            recorder = SessionRecorder(clock, directory=Path(tmp) / str(r), capacity=count + 1)
+            async with recorder.running():
+                full.append(await decode_all(frames, decoder, recorder))
+                await recorder.flush(timeout_s=120)
+            dropped += recorder.dropped
+            written += recorder.stats.written
+            path = recorder.path
+        assert path is not None
+        size = path.stat().st_size
+        records = sum(1 for _ in read_session(path)) - 1
+        writer = FileWriter(directory=None, path=Path(tmp) / "w.jsonl.gz", keep_days=1, source="daemon",
+                            mode="bench", config="", opener=open_exclusive, compresslevel=6)  # fmt: skip
+        writer.start(clock.now(), time.monotonic())
+        batch = [(clock.now(), time.monotonic(), raw) for raw in frames[:20_000]]
+        t0 = time.perf_counter()
+        writer.write(batch, time.monotonic())
+        write_us = (time.perf_counter() - t0) / len(batch) * 1e6
+        writer.close()
+    b, t, f = min(base), min(tapped), min(full)
+    metric("record_decode_baseline", count / b, "frames/s")
+    metric("record_decode_with_tap", count / t, "frames/s")
+    metric("record_tap_overhead", (t - b) / b * 100, "%", target=TARGET_OVERHEAD_PCT, below=True)
+    metric("record_tap_call", (t - b) / count * 1e9, "ns/frame")
+    metric("record_decode_with_tap_and_writer", count / f, "frames/s")
+    metric("record_overhead_saturated", (f - b) / b * 100, "%", target=TARGET_OVERHEAD_PCT, below=True)
+    metric("record_writer_cost", write_us, "us/record")
+    metric("record_writer_cpu_at_5k_frames_per_s", write_us * 5_000 / 1e6 * 100, "% of one core")
+    metric("record_compressed_size", size / max(records, 1), "bytes/record")
+    metric("record_written", written, "records")
+    metric("record_dropped", dropped, "records")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    anyio.run(main, args.frames, args.rounds)
