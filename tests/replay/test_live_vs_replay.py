@@ -25,7 +25,7 @@ from bot.config import (
     ThrottleConfig,
 )
 from bot.replay import ReplayResult, replay_file
-from bot.sim import Simulator, SimSettings
+from bot.sim import SimSettings, Simulator
 from bot.store import FillRow, OrderRow, Store
 from tests.engine.daemon_support import daemon, until
 
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.anyio
 # The simulator's market steps (one a simulated second) fall half a second away from the strategies'
 # whole-second timers, so live the orders are placed well before the next print arrives, as in a
 # replay (where a timer due at a frame's time always fires before the frame).
-HALF_PAST = kst(2026, 11, 20, 9, 1, 0) + timedelta(milliseconds=500)
+HALF_PAST = kst(2026, 11, 20, 9, 0, 52) + timedelta(milliseconds=500)  # ~1 s of real time to start up
 
 
 def basket(name: str, codes: list[str], buy_at: str, sell_at: str) -> StrategyConfig:
@@ -99,5 +99,6 @@ async def test_recorded_dry_run_replays_to_the_same_orders_and_fills(tmp_path: P
     replayed: ReplayResult = await replay_file(session, cfg, store_path=tmp_path / "replay.sqlite3")
     assert order_keys(replayed.orders) == order_keys(live_orders)
     assert fill_keys(replayed.fills) == fill_keys(live_fills)
+    assert replayed.summary.stats.ticks > 0 and replayed.malformed == 0
     assert replayed.strategies["pair"].trades == 2
     assert replayed.strategies["solo"].trades == 1
