@@ -248,7 +248,10 @@ def quiet_window(value: str) -> tuple[time, time] | None:
 DEFAULT_ROUTES = (
     RouteConfig(
         sink="slack",
-        kinds=("fill", "denial", "reject", "state", "operator", "feed", "daily_report", "dropped"),
+        kinds=(
+            "lifecycle", "order", "fill", "denial", "reject", "unknown", "state", "operator", "flatten",
+            "feed", "daily_report", "dropped",
+        ),  # fmt: skip
     ),
     RouteConfig(sink="slack", min_severity="error"),
     RouteConfig(sink="email", kinds=("daily_report",)),
