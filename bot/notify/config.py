@@ -249,7 +249,8 @@ DEFAULT_ROUTES = (
     RouteConfig(
         sink="slack",
         kinds=(
-            "lifecycle", "order", "fill", "denial", "reject", "unknown", "state", "operator", "flatten",
+            "lifecycle", "order", "fill", "denial", "reject", "unknown", "reconciled", "state", "operator",
+            "flatten",
             "feed", "daily_report", "dropped",
         ),  # fmt: skip
     ),
