@@ -112,6 +112,16 @@ class FeedDown:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedAuthFailed:
+    """While reconnecting, the broker refused the app's token or login (once per outage): the feed
+    cannot come back by itself until the keys or the token service are fixed."""
+
+    reason: str
+    attempts: int
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class FeedResynced:
     """The session is back and every subscription was restored; gap-fill by REST now."""
 

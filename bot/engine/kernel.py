@@ -31,6 +31,7 @@ from bot.domain.market import (
     ConditionExit,
     ConditionHit,
     ConditionSnapshot,
+    FeedAuthFailed,
     FeedDown,
     FeedResynced,
     OrderBook,
@@ -294,6 +295,9 @@ class Kernel(Flattening):
             await self._apply_broker_view(item)
         elif isinstance(item, Reconfigure):
             self._reconfigure(item)
+        elif isinstance(item, FeedAuthFailed):
+            self.sink(item)
+            await self._journal("reconnect", {"event": "auth_failed", "reason": item.reason})
         elif isinstance(item, FeedDown):
             self.synced = False
             self.sink(item)

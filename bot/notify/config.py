@@ -245,15 +245,12 @@ def quiet_window(value: str) -> tuple[time, time] | None:
     return time(h1, m1), time(h2, m2)
 
 
+_PHONE_KINDS = (
+    "lifecycle", "order", "fill", "denial", "reject", "unknown", "reconciled", "state", "operator",
+    "flatten", "feed", "daily_report", "dropped",
+)  # fmt: skip
 DEFAULT_ROUTES = (
-    RouteConfig(
-        sink="slack",
-        kinds=(
-            "lifecycle", "order", "fill", "denial", "reject", "unknown", "reconciled", "state", "operator",
-            "flatten",
-            "feed", "daily_report", "dropped",
-        ),  # fmt: skip
-    ),
+    RouteConfig(sink="slack", kinds=_PHONE_KINDS),
     RouteConfig(sink="slack", min_severity="error"),
     RouteConfig(sink="email", kinds=("daily_report",)),
     RouteConfig(sink="email", min_severity="error"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import IntEnum
 
-from bot.domain.market import ConditionHit, FeedDown, FeedResynced, SessionKickedEvent
+from bot.domain.market import ConditionHit, FeedAuthFailed, FeedDown, FeedResynced, SessionKickedEvent
 from bot.domain.orders import (
     OrderCanceled,
     OrderDenied,
@@ -224,6 +224,14 @@ class Describer:
             )
         if isinstance(event, FeedDown):
             return Notice("feed", Severity.WARNING, "실시간 연결 끊김", (("사유", event.reason),), t)
+        if isinstance(event, FeedAuthFailed):
+            return Notice(
+                "feed",
+                Severity.ERROR,
+                "토큰 발급 실패 — 재접속 불가",
+                (("사유", event.reason), ("시도", f"{event.attempts:,}회")),
+                t,
+            )
         if isinstance(event, FeedStorm):
             minutes = f"{event.window_s // 60:,}분" if event.window_s % 60 == 0 else f"{event.window_s:,}초"
             return Notice(

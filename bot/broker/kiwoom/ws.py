@@ -61,7 +61,7 @@ from bot.broker.kiwoom.ws_frames import (
 )
 from bot.broker.kiwoom.ws_settings import WsSettings, WsStats
 from bot.clock import Clock
-from bot.domain.market import ConditionSnapshot, FeedDown, FeedResynced, SessionKickedEvent
+from bot.domain.market import ConditionSnapshot, FeedAuthFailed, FeedDown, FeedResynced, SessionKickedEvent
 from bot.domain.values import Venue
 from bot.errors import (
     BrokerUnreachable,
@@ -76,7 +76,7 @@ from bot.record.tap import RecordTap
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
-FeedEvent = RealEvent | ConditionSnapshot | FeedDown | FeedResynced | SessionKickedEvent
+FeedEvent = RealEvent | ConditionSnapshot | FeedDown | FeedAuthFailed | FeedResynced | SessionKickedEvent
 
 _REPLY_TRNMS = frozenset({"REG", "REMOVE", "CNSRLST", "CNSRREQ", "CNSRCLR"})
 
@@ -91,6 +91,9 @@ class TokenSource(Protocol):
     async def invalidate(self, token: str) -> None:
         """Forget `token`: the broker refused it."""
         ...
+
+
+_AUTH_FAILURES = ("token_unavailable", "token_invalidate_failed", "login_refused")
 
 
 class _ConnectFailed(Exception):
@@ -226,14 +229,15 @@ class KiwoomSocket:
 
         A session that was up and ends emits `FeedDown(reason)` once; reconnecting then backs off
         (exponential, jittered) until a LOGIN succeeds and everything is resubscribed, which emits
-        `FeedResynced`. Failures while already down are only logged and counted. R10001 emits
+        `FeedResynced`. Failures while already down are only logged and counted, except a token or
+        login refusal after the feed was up, which emits `FeedAuthFailed` once per outage. R10001 emits
         `FeedDown("kicked")` (if up) and `SessionKickedEvent`, then returns without reconnecting.
         The event stream is closed when this returns.
         """
         if self._ran:
             raise RuntimeError("KiwoomSocket.run() may be called only once")
         self._ran = True
-        started = ever_up = feed_up = False
+        started = ever_up = feed_up = auth_reported = False
         attempt = 0
 
         def on_up() -> None:
@@ -251,12 +255,16 @@ class KiwoomSocket:
                     reason = exc.reason
                     self.stats.connect_failures += 1
                     log.warning("ws_connect_failed", reason=reason, attempt=attempt + 1)
+                    if ever_up and not auth_reported and reason.startswith(_AUTH_FAILURES):
+                        auth_reported = True
+                        await self._emit(FeedAuthFailed(reason, attempt + 1, self._clock.now()))
                 except _Kicked as exc:
                     reason, kicked = "kicked", str(exc) or "R10001"
                 else:
                     attempt = 0
                     if await self._serve(conn, emit_resynced=ever_up, on_up=on_up):
                         ever_up = feed_up = True
+                        auth_reported = False
                     reason, kicked = conn.drop_reason, conn.kick_message
                     if kicked is not None:
                         reason = "kicked"
