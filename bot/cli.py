@@ -423,7 +423,49 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--log-level", default="error", choices=("debug", "info", "warning", "error"))
     demo.set_defaults(handler=_cmd_demo)
     _add_read_parsers(sub)
+    _add_report_replay_parsers(sub)
     return parser
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    """`report`: print the stored end-of-day report of a day (made from the journal if none was stored)."""
+    from bot.report.cli import run_report
+
+    return run_report(args, out=_out, err=_err)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    """`replay`: feed a recorded session through the engine with the dry-run broker; print the summary."""
+    from bot.replay.cli import run_replay
+
+    return run_replay(args, out=_out, err=_err)
+
+
+def _add_report_replay_parsers(sub: Any) -> None:
+    """`report` (the end-of-day report) and `replay` (a recorded session through the same engine)."""
+    report = sub.add_parser(
+        "report",
+        help="print the end-of-day report of a KST trading day (default today)",
+        description="Print the end-of-day report: trades, realized P&L after fees and tax, positions, "
+        "differences with the broker, denials by rule, reconnects, lost notifications.",
+    )
+    report.add_argument("--config", required=True, help="the daemon's TOML file (names the journal)")
+    report.add_argument("--date", type=_iso_date, default=None, help="YYYY-MM-DD (default today)")
+    report.add_argument("--json", action="store_true", help="print one JSON document (money as int KRW)")
+    report.set_defaults(handler=_cmd_report)
+    replay = sub.add_parser(
+        "replay",
+        help="replay a recorded session through the engine with the dry-run broker",
+        description="Feed a recording (see [record]) through the same codec, kernel, strategies, risk and "
+        "store with a simulated clock and local fills; print the summary and per-strategy statistics.",
+    )
+    replay.add_argument("session", metavar="SESSION_FILE", help="a recording, e.g. 2026-11-20.1.jsonl.gz")
+    replay.add_argument("--config", default=None, help="strategies and risk to use (default: the demo's)")
+    replay.add_argument("--speed", default="max", help="max (default), 1x, or Nx (e.g. 60x)")
+    replay.add_argument("--json", action="store_true", help="print the result as one JSON document")
+    replay.add_argument("--store", default=None, help="keep the journal of the replay here (default: temp)")
+    replay.add_argument("--log-level", default="error", choices=("debug", "info", "warning", "error"))
+    replay.set_defaults(handler=_cmd_replay)
 
 
 def _add_read_parsers(sub: Any) -> None:
