@@ -353,21 +353,15 @@ class RealDecoder:
         """0B 주식체결: prices absolute, 15 signed by aggressor (+ buy), 12 percent → bp.
 
         The fast path reads every FID once and converts in one `try`; any value it cannot take as
-        is (absent, not a string, `_` digit separators, not a number) sends the entry down the
-        checked path, which decodes the same values or raises the ProtocolError naming the FID.
+        is (absent, not a string, `_` digit separators, not a number, a rate without exactly two
+        decimals) sends the entry down the checked path, which decodes the same values or raises
+        the ProtocolError naming the FID. Kiwoom's 0B frames carry all of them, so it is the rule.
         """
         try:
-            s20, s10, s15 = v["20"], v["10"], v["15"]
-            get = v.get
-            s13, s11, s16, s17, s18 = (
-                get("13", ""),
-                get("11", ""),
-                get("16", ""),
-                get("17", ""),
-                get("18", ""),
-            )
-            s27, s28 = get("27", ""), get("28", "")
-            if "_" in s20 + s10 + s15 + s13 + s11 + s16 + s17 + s18 + s27 + s28:  # TypeError unless all str
+            s20, s10, s15, s13, s11, s12 = v["20"], v["10"], v["15"], v["13"], v["11"], v["12"]
+            s16, s17, s18, s27, s28 = v["16"], v["17"], v["18"], v["27"], v["28"]
+            # TypeError unless every one is a string; `_` separators and spaces in 12 are refused
+            if "_" in s20 + s10 + s15 + s13 + s11 + s12 + s16 + s17 + s18 + s27 + s28 or " " in s12:
                 raise ValueError
             price = abs(int(s10))
             qty = int(s15)
@@ -378,6 +372,10 @@ class RealDecoder:
             low = abs(int(s18)) if s18 else 0
             ask = abs(int(s27)) if s27 else 0
             bid = abs(int(s28)) if s28 else 0
+            whole, _, frac = s12.partition(".")
+            if len(frac) != 2:  # not the usual "-0.24": the checked path parses or refuses it
+                raise ValueError
+            rate = int(whole + frac)
         except (KeyError, TypeError, ValueError):
             return self._tick_checked(v, item, now)
         code, _, suffix = item.partition("_")
@@ -393,7 +391,7 @@ class RealDecoder:
             qty,
             cum,
             change,
-            _rate_bp(v, "12", "0B"),
+            rate,
             open_,
             high,
             low,
