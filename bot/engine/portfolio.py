@@ -90,12 +90,23 @@ class Portfolio:
         self._positions: dict[tuple[str, str], PositionState] = {}
         self._opened_at: dict[tuple[str, str], datetime] = {}
         self._orders: dict[str, WorkingOrder] = {}
+        self._working: dict[str, WorkingOrder] = {}  # the subset that may still trade (checked per tick)
+        self._by_order_no: dict[str, str] = {}  # broker order number → intent id
         self.realized_today = 0
+
+    def _index(self, order: WorkingOrder) -> None:
+        if order.state.is_working:
+            self._working[order.intent_id] = order
+        else:
+            self._working.pop(order.intent_id, None)
+        if order.order_no:
+            self._by_order_no.setdefault(order.order_no, order.intent_id)  # the first holder wins, as before
 
     # --- orders -------------------------------------------------------------------------
     def add_order(self, order: WorkingOrder) -> None:
         """Track a new order (intent or adopted external order)."""
         self._orders[order.intent_id] = order
+        self._index(order)
 
     def order(self, intent_id: str) -> WorkingOrder | None:
         """An order by intent id."""
@@ -105,14 +116,13 @@ class Portfolio:
         """Record new facts about a tracked order and return the new version."""
         new = replace(self._orders[intent_id], facts=facts)
         self._orders[intent_id] = new
+        self._index(new)
         return new
 
     def by_order_no(self, order_no: str) -> WorkingOrder | None:
         """The order holding a broker order number."""
-        for order in self._orders.values():
-            if order.order_no == order_no:
-                return order
-        return None
+        intent_id = self._by_order_no.get(order_no)
+        return self._orders.get(intent_id) if intent_id is not None else None
 
     def orders(self) -> Iterator[WorkingOrder]:
         """Every tracked order."""
@@ -122,10 +132,8 @@ class Portfolio:
         """Orders that may still trade, optionally for one strategy and/or symbol."""
         return [
             o
-            for o in self._orders.values()
-            if o.state.is_working
-            and (strategy is None or o.strategy == strategy)
-            and (code is None or o.code == code)
+            for o in self._working.values()
+            if (strategy is None or o.strategy == strategy) and (code is None or o.code == code)
         ]
 
     # --- positions ----------------------------------------------------------------------
@@ -174,7 +182,7 @@ class Portfolio:
     def open_position_count(self) -> int:
         """Distinct symbols held or being bought (a burst of pending entries counts at once)."""
         held = {c for (_, c), p in self._positions.items() if p.qty}
-        buying = {o.code for o in self._orders.values() if o.state.is_working and o.side is Side.BUY}
+        buying = {o.code for o in self._working.values() if o.side is Side.BUY}
         return len(held | buying)
 
     def working_buy_notional(
