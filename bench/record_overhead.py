@@ -17,23 +17,32 @@ Prints one line per metric; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from random import Random
+from typing import Any
 
 import anyio
 import anyio.lowlevel
 import structlog
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from bot.broker.kiwoom.codec import RealDecoder, parse_frame
 from bot.clock import LiveClock
+from bot.config import load_config
 from bot.record import SessionRecorder, read_session
+from bot.record.recorder import stamp_source
 from bot.record.writer import FileWriter, open_exclusive
 
 CHUNK = 500
+LEVEL = SessionRecorder.__init__.__kwdefaults__["compresslevel"]  # the recorder's default
 TARGET_OVERHEAD_PCT = 5.0
 
 
@@ -101,6 +110,49 @@ async def decode_all(
     return time.perf_counter() - started
 
 
+def tapped(records: Iterable[dict[str, Any]], recorder: SessionRecorder | None) -> Iterator[dict[str, Any]]:
+    """The records, each ws frame handed to the recorder's tap as it passes (None: passed through)."""
+    tap = None if recorder is None else recorder.ws
+    for record in records:
+        if tap is not None and record["k"] == "ws":
+            tap(record["frame"])
+        yield record
+
+
+async def pipeline(count: int, rounds: int, config: Path) -> None:
+    """The realistic pipeline (decode + kernel + strategies + risk + dry-run fills + SQLite, as in
+    bench/replay_throughput.py) over a generated session, without and with recording (writer running)."""
+    from gen_session import records
+
+    from bot.replay.engine import replay_records
+
+    cfg = load_config(config)
+    gc.disable()
+    recs = list(records(frames=count, seed=1))
+    gc.freeze()
+    gc.enable()
+    clock = LiveClock()
+    plain: list[float] = []
+    recorded: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(rounds):
+            t0 = time.perf_counter()
+            await replay_records(tapped(recs, None), cfg, store_path=Path(tmp) / f"p{r}.sqlite3")
+            plain.append(time.perf_counter() - t0)
+            recorder = SessionRecorder(clock, directory=Path(tmp) / f"rec{r}", capacity=len(recs) + 1)
+            async with recorder.running():
+                t0 = time.perf_counter()
+                await replay_records(tapped(recs, recorder), cfg, store_path=Path(tmp) / f"r{r}.sqlite3")
+                recorded.append(time.perf_counter() - t0)
+                await recorder.flush(timeout_s=120)
+            assert recorder.dropped == 0
+    frames = sum(1 for rec in recs if rec["k"] == "ws")
+    b, f = min(plain), min(recorded)
+    metric("record_pipeline_baseline", frames / b, "frames/s")
+    metric("record_pipeline_with_recording", frames / f, "frames/s")
+    metric("record_overhead_pipeline", (f - b) / b * 100, "%", target=TARGET_OVERHEAD_PCT, below=True)
+
+
 async def main(count: int, rounds: int) -> None:
     """Measure and print."""
     frames = make_frames(count)
@@ -128,9 +180,10 @@ async def main(count: int, rounds: int) -> None:
         size = path.stat().st_size
         records = sum(1 for _ in read_session(path)) - 1
         writer = FileWriter(directory=None, path=Path(tmp) / "w.jsonl.gz", keep_days=1, source="daemon",
-                            mode="bench", config="", opener=open_exclusive, compresslevel=6)  # fmt: skip
+                            mode="bench", config="", opener=open_exclusive, compresslevel=LEVEL)  # fmt: skip
         writer.start(clock.now(), time.monotonic())
-        batch = [(clock.now(), time.monotonic(), raw) for raw in frames[:20_000]]
+        stamp = stamp_source(clock)
+        batch = [(stamp(), time.monotonic(), raw) for raw in frames[:20_000]]
         t0 = time.perf_counter()
         writer.write(batch, time.monotonic())
         write_us = (time.perf_counter() - t0) / len(batch) * 1e6
@@ -153,6 +206,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--pipeline-frames", type=int, default=100_000, help="0: skip the pipeline measure")
+    parser.add_argument(
+        "--config", type=Path, default=Path(__file__).resolve().parent.parent / "config/demo.toml"
+    )
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     anyio.run(main, args.frames, args.rounds)
+    if args.pipeline_frames:
+        anyio.run(pipeline, args.pipeline_frames, min(args.rounds, 3), args.config)

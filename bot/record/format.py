@@ -17,6 +17,8 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
+from bot.clock import KST
+
 FORMAT_VERSION = 1
 SOURCES = ("daemon", "simulator", "generator")
 MASK = "***"
@@ -51,6 +53,39 @@ def wall_text(when: datetime) -> str:
     return when.isoformat(timespec="microseconds")
 
 
+# A `ws` line from (wall head "YYYY-MM-DDTHH:MM:SS", microseconds, offset "+09:00", mono, escaped frame).
+WS_LINE = '{"k":"ws","wall":"%s.%06d%s","mono":%r,"frame":%s}\n'
+
+
+class WallFromNs:
+    """`wall` text and KST date of a `time.time_ns()` reading; the date/time part is cached per second.
+
+    Exactly what `datetime.now(KST).isoformat(timespec="microseconds")` gives at that instant (both
+    floor the system clock's nanoseconds to microseconds).
+    """
+
+    __slots__ = ("day", "head", "second", "tail")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.head = ""
+        self.tail = ""
+        self.day = date.min
+
+    def set_second(self, second: int) -> None:
+        """Make `head`, `tail` and `day` those of the whole second `second` (Unix time)."""
+        when = datetime.fromtimestamp(second, KST)
+        text = when.isoformat()  # microsecond == 0: "YYYY-MM-DDTHH:MM:SS+09:00"
+        self.second, self.head, self.tail, self.day = second, text[:19], text[19:], when.date()
+
+    def text(self, ns: int) -> str:
+        """The `wall` field for `ns` nanoseconds since the epoch."""
+        second, micro = divmod(ns // 1000, 1_000_000)
+        if second != self.second:
+            self.set_second(second)
+        return f"{self.head}.{micro:06d}{self.tail}"
+
+
 def meta_line(when: datetime, mono: float, *, source: str, mode: str, trading_day: date, config: str) -> str:
     """The first line of every file."""
     record = {
@@ -66,7 +101,7 @@ def ws_line(when: datetime, mono: float, frame: str) -> str:
 
 
 def rest_line(
-    when: datetime,
+    wall: str,
     mono: float,
     api_id: str,
     path: str,
@@ -80,7 +115,7 @@ def rest_line(
 ) -> str:
     """A `rest` record with secrets masked; `error` (an exception class name) only when no reply came."""
     record: dict[str, Any] = {
-        "k": "rest", "wall": wall_text(when), "mono": mono, "api_id": api_id, "path": path,
+        "k": "rest", "wall": wall, "mono": mono, "api_id": api_id, "path": path,
         "req": body_value(req, api_id), "status": status, "latency_ms": round(latency_ms, 3),
         "headers": {"cont-yn": cont_yn, "next-key": next_key},
         "resp": None if resp is None else body_value(resp, api_id),

@@ -236,3 +236,47 @@ async def test_a_corrupt_line_is_named(tmp_path: Path) -> None:
     not_gzip.write_text(META)
     with pytest.raises(RecordingCorrupt, match=r"plain\.jsonl\.gz: line 1: unreadable gzip data"):
         list(read_session(not_gzip))
+
+
+def test_live_clock_stamps_give_the_same_wall_text_as_the_clock() -> None:
+    """A LiveClock's time_ns stamp renders exactly as datetime.now(KST).isoformat would at that instant."""
+    from datetime import UTC, datetime
+
+    from bot.clock import KST, LiveClock
+    from bot.record.format import WallFromNs
+    from bot.record.recorder import stamp_source
+
+    assert stamp_source(LiveClock()) is time.time_ns
+    clock = ManualClock(T0)
+    assert stamp_source(clock)() == T0  # any other clock is asked for its datetime
+    walls = WallFromNs()
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    for ns in (
+        1_795_651_201_250_000_999,
+        1_795_651_199_999_999_999,
+        1_795_651_200_000_000_000,
+        time.time_ns(),
+    ):
+        expected = (epoch + timedelta(microseconds=ns // 1000)).astimezone(KST)
+        assert walls.text(ns) == expected.isoformat(timespec="microseconds")
+        assert walls.day == expected.date()
+
+
+async def test_live_clock_records_carry_the_arrival_wall_time(tmp_path: Path) -> None:
+    """With a LiveClock each record's wall is the system time when the tap was called."""
+    from datetime import datetime
+
+    from bot.clock import KST, LiveClock
+
+    rec = SessionRecorder(LiveClock(), directory=tmp_path)
+    async with rec.running():
+        before = datetime.now(KST)
+        rec.ws(TICK)
+        rec.rest("ka10001", "/api/dostk/stkinfo", b"{}", 200, 1.0, "N", "", b"{}")
+        after = datetime.now(KST)
+    assert rec.path is not None
+    _, ws, rest = _lines(rec.path)
+    for record in (ws, rest):
+        assert before <= datetime.fromisoformat(record["wall"]) <= after
+        assert record["wall"].endswith("+09:00") and len(record["wall"]) == 32
+    assert ws["frame"] == TICK
