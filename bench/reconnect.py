@@ -127,12 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--backoff-base", type=float, default=0.5, help="[broker] reconnect_base_s (default 0.5)"
     )
-    parser.add_argument("--quick", action="store_true", help="2 drops: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="1 drop: a smoke run")
     args = parser.parse_args(argv)
     quiet_logs()
     register_bench_plugins()
     t0 = time.perf_counter()
-    drops = 2 if args.quick else args.drops
+    drops = 1 if args.quick else args.drops
     phases = anyio.run(measure, drops, args.backoff_base)
     metric(
         "reconnect_drops",
