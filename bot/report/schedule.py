@@ -62,6 +62,7 @@ class ReportScheduler:
         self._timeout = broker_timeout_s
         self._attempted: set[date] = set()
         self.made: list[EndOfDayReport] = []  # this run's reports, newest last (for status and tests)
+        self.next_due: datetime | None = None  # when the task wakes next (None until it has decided)
 
     def _due_at(self, day: date) -> datetime:
         return datetime.combine(day, self._at, KST)
@@ -91,7 +92,7 @@ class ReportScheduler:
                     self._attempted.add(day)
                     await self.make(day)
                     continue
-                due = self._next_due(now)
+                due = self.next_due = self._next_due(now)
                 log.info("report_scheduled", due=due.isoformat())
                 await self._clock.sleep_until(due)
         except CalendarRangeError as exc:

@@ -86,14 +86,17 @@ def report_lines(report: EndOfDayReport) -> list[str]:
         f"{orders.get(k, 0):,} {k}" for k in ("working", "filled", "rejected", "unknown", "canceled")
     )
     drops = "unknown (not made by the daemon)" if report.notify_drops is None else f"{report.notify_drops:,}"
+    priced = any(p.unrealized_pnl is not None for p in report.positions)
+    unrealized = (
+        f"{krw(report.unrealized_pnl)} (positions with a known price, before exit costs)"
+        if priced
+        else "-  (no last price known)"
+    )
     lines.append("")
     lines += _pairs(
         [
             ("realized P&L", krw(report.realized_pnl)),
-            (
-                "unrealized P&L",
-                f"{krw(report.unrealized_pnl)} (positions with a known price, before exit costs)",
-            ),
+            ("unrealized P&L", unrealized),
             ("orders", f"{outcome} ({orders.get('total', 0):,} in all)"),
             ("denials by rule", denials),
             ("reconnects", f"{report.reconnects:,}"),
