@@ -52,6 +52,7 @@ from bot.market.guard import SessionGuard
 from bot.market.sessions import MarketSessions
 from bot.market.ticks import InstrumentKind
 from bot.record import SessionRecorder
+from bot.report.schedule import ReportScheduler
 from bot.store import Store
 
 log = structlog.get_logger(__name__)
@@ -268,6 +269,7 @@ async def run_daemon(
     unknown_recheck_s: float = 5.0,
     market: MarketState | None = None,
     redactor: Redactor | None = None,
+    notify_drops: Callable[[], int] | None = None,
     task_status: TaskStatus[Daemon] = anyio.TASK_STATUS_IGNORED,
 ) -> RunSummary:
     """Run the whole bot until cancelled (or until `stop_at` on the clock); returns what it did."""
@@ -384,6 +386,13 @@ async def run_daemon(
             tg.start_soon(
                 _announce_sessions, guard.sessions, clock, Venue(cfg.broker.venue), inbox_send.clone()
             )
+            if cfg.report.enabled:  # the end-of-day report at [report] at, on trading days
+                reports = ReportScheduler(
+                    store=store, broker=broker, clock=clock, calendar=guard.sessions.calendar,
+                    at=cfg.report.at, publish=sink, last_price=market.last_price, name_of=market.name,
+                    notify_drops=notify_drops,
+                )  # fmt: skip
+                await tg.start(reports.run)
             for seq in sorted(set(seqs.values())):
                 await socket.condition_search(seq, realtime=True)
             log.info(
