@@ -80,32 +80,36 @@ async def soak(total: int, config: Path, seed: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="kiwoom-soak-") as tmp:
         async with _engine.engine(cfg, OPEN, Path(tmp) / "journal.sqlite3") as eng:
             k = eng.kernel
-            prices: list[int] = []
-            limits: list[tuple[int, int]] = []
+            ladders: list[list[int]] = []  # every valid price of the day, so a step is an index move
             for code, name, base, kind in symbols:
                 lower, upper = price_limits(base, kind)
                 eng.dry.set_reference(code, name, base, upper, lower, kind=kind)
                 await k.process(SymbolInfo(code, name, base, upper, lower, kind is InstrumentKind.ETF))
-                prices.append(base)
-                limits.append((lower, upper))
+                ladder, p = [], lower
+                while p <= upper:
+                    ladder.append(p)
+                    p += tick_size(p, kind)
+                ladders.append(ladder)
             await _engine.start(eng, {"거래량급증": "0", "신고가돌파": "1", "상승률상위": "2"})
             codes = [s[0] for s in symbols]
-            kinds = [s[3] for s in symbols]
+            at = [ladder.index(base) if base in ladder else len(ladder) // 2
+                  for ladder, (_, _, base, _) in zip(ladders, symbols, strict=True)]  # fmt: skip
             members: set[str] = set()
             step_every = max(1, total // SESSION_S)
             process, random_ = k.process, rng.random
+            n_codes = len(codes)
             out["rss_before"] = rss_mb()
             start = time.perf_counter()
             now = OPEN
-            cum = [0] * len(symbols)
+            cum = [0] * n_codes
             for n in range(total):
+                if n == WARMUP:
+                    out["warmup_s"] = time.perf_counter() - start
+                    out["rss_warm"] = rss_mb()
                 if n % step_every == 0 and n:
                     now = OPEN + timedelta(seconds=n // step_every)
                     await _engine.advance(eng, now)
                     await _engine.drain(eng)
-                    if n == WARMUP:
-                        out["warmup_s"] = time.perf_counter() - start
-                        out["rss_warm"] = rss_mb()
                 if n % CONDITION_EVERY == 0:
                     code = codes[int(random_() * 64)]  # the first 64: real names and some synthetic
                     if code in members:
@@ -115,21 +119,21 @@ async def soak(total: int, config: Path, seed: int) -> dict[str, float]:
                         members.add(code)
                         await process(ConditionHit("0", code, now))
                     continue
-                i = int(random_() * len(codes))
-                price, kind = prices[i], kinds[i]
                 r = random_()
-                lower, upper = limits[i]
-                if r < 0.3 and price > lower:
-                    price -= tick_size(price - 1, kind)
-                elif r > 0.7 and price < upper:
-                    price += tick_size(price, kind)
-                prices[i] = price
+                i = int(r * 1_000_003) % n_codes
+                ladder, j = ladders[i], at[i]
+                if r < 0.3 and j:
+                    j -= 1
+                elif r > 0.7 and j + 1 < len(ladder):
+                    j += 1
+                at[i] = j
+                price = ladder[j]
                 qty = 1 + int(r * 300)
                 cum[i] += qty
-                tick = tick_size(price, kind)
+                ask = ladder[j + 1] if j + 1 < len(ladder) else price
                 await process(
                     Tick(codes[i], now, price, qty if r > 0.5 else -qty, cum[i], 0, 0, price, price, price,
-                         price + tick, price)
+                         ask, price)
                 )  # fmt: skip
             await _engine.drain(eng)
             out["elapsed_s"] = time.perf_counter() - start

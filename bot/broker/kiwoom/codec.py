@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import KST, Clock
@@ -254,7 +254,7 @@ class RealDecoder:
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._day: date | None = None
+        self._day_start = self._day_end = datetime.min.replace(tzinfo=KST)  # no day yet
         self._times: dict[str, datetime] = {}
         self._decoders: dict[str, Callable[[dict[str, Any], str, datetime], RealEvent]] = {
             "0B": self._tick,
@@ -279,12 +279,13 @@ class RealDecoder:
         for entry in data:
             try:
                 # the common shape inline; anything unusual goes through the checked `_decode`
-                if type(entry) is dict and type(values := entry.get("values")) is dict:
-                    decoder = decoders.get(entry.get("type"))  # type: ignore[arg-type]
-                    item = entry.get("item", "")
-                    if decoder is not None and type(item) is str:
-                        events.append(decoder(values, item, now))
-                        continue
+                try:
+                    values, decoder, item = entry["values"], decoders[entry["type"]], entry["item"]
+                except (KeyError, TypeError, IndexError):
+                    decoder = None
+                if decoder is not None and type(values) is dict and type(item) is str:
+                    events.append(decoder(values, item, now))
+                    continue
                 event = self._decode(entry, now)
             except ProtocolError as exc:
                 if errors is None:
@@ -323,21 +324,25 @@ class RealDecoder:
         return decoder(values, item, now)
 
     def _roll_day(self, now: datetime) -> None:
-        """Keep the HHmmss → datetime cache for `now`'s session date only (and bounded)."""
+        """Keep the HHmmss → datetime cache for `now`'s session date only (two comparisons a frame)."""
+        if self._day_start <= now < self._day_end:
+            return
         day = now.date()
-        if day != self._day or len(self._times) > 50_000:
-            self._day = day
-            self._times = {}
+        self._day_start = datetime(day.year, day.month, day.day, tzinfo=now.tzinfo)
+        self._day_end = self._day_start + timedelta(days=1)
+        self._times = {}
 
     def _time(self, hhmmss: str, now: datetime, what: str) -> datetime:
         """`"152028"` on today's session date (KST); `""` → now."""
         if not hhmmss:
             return now
-        day = now.date()
         self._roll_day(now)
         cached = self._times.get(hhmmss)
         if cached is not None:
             return cached
+        day = now.date()
+        if len(self._times) > 90_000:  # more keys than a day has seconds: junk times, start afresh
+            self._times = {}
         if len(hhmmss) != 6 or not hhmmss.isdigit():
             raise ProtocolError(f"{what}: expected a time HHmmss, got {hhmmss!r}")
         try:
