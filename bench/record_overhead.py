@@ -2,27 +2,31 @@
 
     uv run python bench/record_overhead.py [--frames 100000] [--rounds 5]
 
-The decode path is what `KiwoomSocket` does per inbound frame (`parse_frame` + `RealDecoder`), on
-full 0B frames (~600-700 bytes, ~40 FIDs). Three variants, best of `--rounds` interleaved runs, each
-yielding to the event loop every 500 frames as a socket reader would:
+The decode path is what `KiwoomSocket` does per inbound frame (the frame's bytes as websockets hands
+them over, `bytes.decode` + `parse_frame` + `RealDecoder`), on full 0B frames (~600-700 bytes, ~40
+FIDs). Three variants, best of `--rounds` interleaved runs, each yielding to the event loop every 500
+frames as a socket reader would:
 - baseline: decode only;
-- tap: decode + `SessionRecorder.ws` (what recording adds to the receive path itself; the queue is
-  emptied every 500 frames as a writer keeping up would);
-- saturated: decode + tap with the real writer thread (encode, gzip, write) running at the same time.
-  Its encoding holds the GIL, so when frames arrive as fast as the CPU can decode them it competes
-  with decoding; `record_writer_cpu_at_5k_frames_per_s` puts that cost at a busy live feed's rate.
-Prints one line per metric; nothing is asserted.
+- tap: decode + `SessionRecorder.ws(raw bytes)` (what recording adds to the receive path itself; the
+  queue is emptied every 500 frames as a sender keeping up would);
+- saturated: decode + tap with the real recorder running: its sender packs batches and pipes them to
+  the writer process, which formats, gzips and writes them on another core.
+`record_pack_cost` is the parent's per-record share of the sender's work; `record_writer_cost` the
+writer process's per-record work (its CPU, not the trading process's).
+Then the full pipeline (bench/replay_throughput.py's decode + kernel + strategies + risk + dry-run +
+SQLite) without and with recording. Prints one line per metric; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import io
 import logging
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -38,8 +42,9 @@ from bot.broker.kiwoom.codec import RealDecoder, parse_frame
 from bot.clock import LiveClock
 from bot.config import load_config
 from bot.record import SessionRecorder, read_session
-from bot.record.recorder import stamp_source
-from bot.record.writer import FileWriter, open_exclusive
+from bot.record.batch import pack, read_batch
+from bot.record.recorder import WAKE_RECORDS, stamp_source
+from bot.record.writer import FileWriter
 
 CHUNK = 500
 LEVEL = SessionRecorder.__init__.__kwdefaults__["compresslevel"]  # the recorder's default
@@ -57,12 +62,12 @@ def metric(name: str, value: float, unit: str, *, target: float | None = None, b
     sys.stdout.flush()
 
 
-def make_frames(count: int, seed: int = 1) -> list[str]:
+def make_frames(count: int, seed: int = 1) -> list[bytes]:
     """Full 0B frames as Kiwoom sends them (one entry, ~40 FIDs, signed prices)."""
     rng = Random(seed)
     codes = [f"{i:06d}" for i in range(5930, 5930 + 32 * 7, 7)]
     price = dict.fromkeys(codes, 70_000)
-    frames: list[str] = []
+    frames: list[bytes] = []
     for n in range(count):
         code = codes[n % len(codes)]
         price[code] = max(1_000, price[code] + rng.choice((-100, 0, 100)))
@@ -82,13 +87,13 @@ def make_frames(count: int, seed: int = 1) -> list[str]:
         }  # fmt: skip
         body = ",".join(f'"{k}":"{v}"' for k, v in values.items())
         frames.append(
-            f'{{"trnm":"REAL","data":[{{"type":"0B","name":"주식체결","item":"{code}","values":{{{body}}}}}]}}'
+            f'{{"trnm":"REAL","data":[{{"type":"0B","name":"주식체결","item":"{code}","values":{{{body}}}}}]}}'.encode()
         )
     return frames
 
 
 async def decode_all(
-    frames: list[str], decoder: RealDecoder, recorder: SessionRecorder | None, *, discard: bool = False
+    frames: list[bytes], decoder: RealDecoder, recorder: SessionRecorder | None, *, discard: bool = False
 ) -> float:
     """Seconds to run KiwoomSocket's per-frame work over `frames` (yielding every CHUNK frames).
 
@@ -99,7 +104,7 @@ async def decode_all(
     events = 0
     for i in range(0, len(frames), CHUNK):
         for raw in frames[i : i + CHUNK]:
-            frame = parse_frame(raw)
+            frame = parse_frame(raw.decode())
             if recorder is not None and frame["trnm"] != "PING":
                 recorder.ws(raw)
             events += len(decoder.decode_frame(frame).events)
@@ -110,12 +115,15 @@ async def decode_all(
     return time.perf_counter() - started
 
 
-def tapped(records: Iterable[dict[str, Any]], recorder: SessionRecorder | None) -> Iterator[dict[str, Any]]:
-    """The records, each ws frame handed to the recorder's tap as it passes (None: passed through)."""
+def tapped(
+    records: list[dict[str, Any]], wire: list[bytes | None], recorder: SessionRecorder | None
+) -> Iterator[dict[str, Any]]:
+    """The records, each ws frame's wire bytes handed to the recorder's tap as it passes (as the socket
+    does with what websockets received; None: passed through)."""
     tap = None if recorder is None else recorder.ws
-    for record in records:
-        if tap is not None and record["k"] == "ws":
-            tap(record["frame"])
+    for record, raw in zip(records, wire, strict=True):
+        if tap is not None and raw is not None:
+            tap(raw)
         yield record
 
 
@@ -129,6 +137,7 @@ async def pipeline(count: int, rounds: int, config: Path) -> None:
     cfg = load_config(config)
     gc.disable()
     recs = list(records(frames=count, seed=1))
+    wire = [r["frame"].encode() if r["k"] == "ws" else None for r in recs]
     gc.freeze()
     gc.enable()
     clock = LiveClock()
@@ -137,12 +146,14 @@ async def pipeline(count: int, rounds: int, config: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
             t0 = time.perf_counter()
-            await replay_records(tapped(recs, None), cfg, store_path=Path(tmp) / f"p{r}.sqlite3")
+            await replay_records(tapped(recs, wire, None), cfg, store_path=Path(tmp) / f"p{r}.sqlite3")
             plain.append(time.perf_counter() - t0)
             recorder = SessionRecorder(clock, directory=Path(tmp) / f"rec{r}", capacity=len(recs) + 1)
             async with recorder.running():
                 t0 = time.perf_counter()
-                await replay_records(tapped(recs, recorder), cfg, store_path=Path(tmp) / f"r{r}.sqlite3")
+                await replay_records(
+                    tapped(recs, wire, recorder), cfg, store_path=Path(tmp) / f"r{r}.sqlite3"
+                )
                 recorded.append(time.perf_counter() - t0)
                 await recorder.flush(timeout_s=120)
             assert recorder.dropped == 0
@@ -180,13 +191,21 @@ async def main(count: int, rounds: int) -> None:
         size = path.stat().st_size
         records = sum(1 for _ in read_session(path)) - 1
         writer = FileWriter(directory=None, path=Path(tmp) / "w.jsonl.gz", keep_days=1, source="daemon",
-                            mode="bench", config="", opener=open_exclusive, compresslevel=LEVEL)  # fmt: skip
+                            mode="bench", config="", compresslevel=LEVEL)  # fmt: skip
         writer.start(clock.now(), time.monotonic())
         stamp = stamp_source(clock)
-        batch = [(stamp(), time.monotonic(), raw) for raw in frames[:20_000]]
+        queued = [(stamp(), time.monotonic(), raw) for raw in frames[:WAKE_RECORDS]]
+        packs: list[float] = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            data = pack(queued)
+            packs.append(time.perf_counter() - t0)
+        pack_ns = min(packs) / len(queued) * 1e9
+        batch = read_batch(io.BytesIO(b"".join(data)))
+        assert batch is not None
         t0 = time.perf_counter()
-        writer.write(batch, time.monotonic())
-        write_us = (time.perf_counter() - t0) / len(batch) * 1e6
+        writer.write(batch)
+        write_us = (time.perf_counter() - t0) / len(queued) * 1e6
         writer.close()
     b, t, f = min(base), min(tapped), min(full)
     metric("record_decode_baseline", count / b, "frames/s")
@@ -195,8 +214,9 @@ async def main(count: int, rounds: int) -> None:
     metric("record_tap_call", (t - b) / count * 1e9, "ns/frame")
     metric("record_decode_with_tap_and_writer", count / f, "frames/s")
     metric("record_overhead_saturated", (f - b) / b * 100, "%", target=TARGET_OVERHEAD_PCT, below=True)
+    metric("record_pack_cost", pack_ns, "ns/record")
     metric("record_writer_cost", write_us, "us/record")
-    metric("record_writer_cpu_at_5k_frames_per_s", write_us * 5_000 / 1e6 * 100, "% of one core")
+    metric("record_writer_cpu_at_5k_frames_per_s", write_us * 5_000 / 1e6 * 100, "% of one core (child)")
     metric("record_compressed_size", size / max(records, 1), "bytes/record")
     metric("record_written", written, "records")
     metric("record_dropped", dropped, "records")

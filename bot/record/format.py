@@ -3,8 +3,8 @@
 A recording is gzip-compressed UTF-8 JSON lines, one compact object per line, `ensure_ascii=False`.
 Kinds: `meta` (first line of every file), `ws` (an inbound WebSocket text frame as received) and
 `rest` (one REST exchange). Every record has `k`, `wall` (the injected Clock, ISO-8601 KST with
-microseconds) and `mono` (time.monotonic() of the writing process). Encoding happens in the writer
-thread, never on the trading path: the taps hand over raw text/bytes only.
+microseconds) and `mono` (time.monotonic(), one system-wide clock on Linux). Lines are formatted in the
+writer child process (see `writer.py`), never on the trading path: the taps hand over raw bytes only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ FILE_SUFFIX = ".jsonl.gz"
 _NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(\d+)\.jsonl\.gz$")
 _MAX_TEXT = 2000  # a non-JSON body is kept as text, cut to this many characters
 
-_dumps_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 def file_name(day: date, n: int) -> str:
@@ -95,14 +94,11 @@ def meta_line(when: datetime, mono: float, *, source: str, mode: str, trading_da
     return _dumps_compact(record) + "\n"
 
 
-def ws_line(when: datetime, mono: float, frame: str) -> str:
-    """A `ws` record; the frame text is embedded as a JSON string, byte for byte what arrived."""
-    return f'{{"k":"ws","wall":"{wall_text(when)}","mono":{mono!r},"frame":{encode_basestring(frame)}}}\n'
+# A `rest` line from (wall head, microseconds, offset, mono, `rest_tail` text).
+REST_LINE = '{"k":"rest","wall":"%s.%06d%s","mono":%r,%s\n'
 
 
-def rest_line(
-    wall: str,
-    mono: float,
+def rest_tail(
     api_id: str,
     path: str,
     req: bytes | Mapping[str, Any] | None,
@@ -113,16 +109,15 @@ def rest_line(
     resp: bytes | None,
     error: str | None,
 ) -> str:
-    """A `rest` record with secrets masked; `error` (an exception class name) only when no reply came."""
+    """A `rest` record after its `mono` (`"api_id":..}`), secrets masked; `error` only when no reply came."""
     record: dict[str, Any] = {
-        "k": "rest", "wall": wall, "mono": mono, "api_id": api_id, "path": path,
-        "req": body_value(req, api_id), "status": status, "latency_ms": round(latency_ms, 3),
-        "headers": {"cont-yn": cont_yn, "next-key": next_key},
+        "api_id": api_id, "path": path, "req": body_value(req, api_id), "status": status,
+        "latency_ms": round(latency_ms, 3), "headers": {"cont-yn": cont_yn, "next-key": next_key},
         "resp": None if resp is None else body_value(resp, api_id),
     }  # fmt: skip
     if error is not None:
         record["error"] = error
-    return _dumps_compact(record) + "\n"
+    return _dumps_compact(record)[1:]
 
 
 def body_value(body: bytes | Mapping[str, Any] | None, api_id: str) -> Any:

@@ -1,14 +1,17 @@
 """`SessionRecorder`: records inbound frames and REST exchanges without ever slowing trading down.
 
 The taps (`ws`, `rest`) are synchronous and O(1): they append a small tuple (the Clock's reading,
-see `stamp_source`, time.monotonic() and the raw text/bytes) to a bounded queue and return. When the
-queue is full the record is dropped and counted (logged once per burst). A writer task takes the
-queue as a batch every `flush_interval_s` (sooner when it fills up) and hands it to a worker thread
-that encodes, compresses, writes and flushes it, opening the next `<day>.<n>.jsonl.gz` when the
-Clock's KST date changes. A failing disk turns recording off (logged, later records counted as
-dropped); it never raises into trading. Start with `tg.start(recorder.run)` or
-`async with recorder.running()`; cancelling the task writes what is queued and closes the file
-within `close_timeout_s`.
+see `stamp_source`, time.monotonic() and the raw bytes or the REST call's arguments) to a bounded
+queue and return. When the queue is full the record is dropped and counted (logged once per burst).
+A sender task takes the queue every `flush_interval_s` (sooner when it fills up), packs it into one
+buffer (`batch.pack`) and writes it to a child process (`bot.record.child`) over a pipe; the child
+formats the lines, compresses, writes and flushes them, opening the next `<day>.<n>.jsonl.gz` when
+the KST date of the stamps changes, and reports back what it wrote. So the trading process never
+formats, encodes or compresses a frame. A dead or stalled child, or a failing disk, turns recording
+off (logged once, later records counted as dropped); it never raises into trading. Start with
+`tg.start(recorder.run)` or `async with recorder.running()`; cancelling the task sends what is
+queued and waits (up to `close_timeout_s`) for the child to close the file and exit; the child also
+exits on its own when the parent dies (EOF on its stdin).
 """
 
 from __future__ import annotations
@@ -27,13 +30,16 @@ import structlog
 from anyio.abc import TaskStatus
 
 from bot.clock import Clock, LiveClock
+from bot.record.batch import ns_of, pack
 from bot.record.format import SOURCES
-from bot.record.writer import FileWriter, Opener, open_exclusive
+from bot.record.process import WriterDied, WriterProcess
 
 log = structlog.get_logger(__name__)
 _monotonic = time.monotonic
 
 DEFAULT_CAPACITY = 100_000
+WAKE_RECORDS = 1000  # the sender wakes early once this many wait: a batch fits the pipe and the cache
+_LEVELS = frozenset({"debug", "info", "warning", "error", "critical"})
 
 
 def stamp_source(clock: Clock) -> Callable[[], int | datetime]:
@@ -74,35 +80,46 @@ class SessionRecorder:
         capacity: int = DEFAULT_CAPACITY,
         flush_interval_s: float = 1.0,
         close_timeout_s: float = 5.0,
+        start_timeout_s: float = 15.0,
+        stall_timeout_s: float = 60.0,
         compresslevel: int = 3,
-        opener: Opener | None = None,
     ) -> None:
         if (directory is None) == (path is None):
             raise ValueError("SessionRecorder: give exactly one of directory= (daily files) or path=")
         if source not in SOURCES:
             raise ValueError(f"source: expected one of {', '.join(SOURCES)}, got {source!r}")
-        if capacity < 1 or flush_interval_s <= 0 or close_timeout_s <= 0 or keep_days < 1:
-            raise ValueError("capacity, keep_days >= 1 and flush_interval_s, close_timeout_s > 0 required")
+        if capacity < 1 or keep_days < 1 or min(flush_interval_s, close_timeout_s, start_timeout_s,
+                                                stall_timeout_s) <= 0:  # fmt: skip
+            raise ValueError("capacity, keep_days >= 1 and flush/close/start/stall timeouts > 0 required")
         self._clock = clock
         self._stamp = stamp_source(clock)  # bound once: the taps run per frame
-        self._writer = FileWriter(
-            directory=directory, path=path, keep_days=keep_days, source=source, mode=mode, config=config,
-            opener=opener or open_exclusive, compresslevel=compresslevel,
-        )  # fmt: skip
+        self._settings: dict[str, Any] = {
+            "directory": str(directory) if directory is not None else None,
+            "path": str(path) if path is not None else None, "keep_days": keep_days, "source": source,
+            "mode": mode, "config": config, "compresslevel": compresslevel,
+        }  # fmt: skip
         self._capacity = capacity
-        self._wake_at = max(1, capacity // 4)
+        self._wake_at = max(1, min(capacity // 4, WAKE_RECORDS))
         self._flush_interval_s = flush_interval_s
         self._close_timeout_s = close_timeout_s
+        self._start_timeout_s = start_timeout_s
+        self._stall_timeout_s = stall_timeout_s
         self._queue: deque[tuple[Any, ...]] = deque()
         self._taken = 0  # records handed to the writer so far (accepted = taken + queued)
-        self._written = 0
-        self._lost = 0  # accepted, then lost with a failed write
+        self._written = 0  # as reported by the writer process
+        self._lost = 0  # accepted, then lost (writer failed, or a batch that could not be packed)
         self._dropped = 0
+        self._bytes_in = 0
+        self._paths: list[Path] = []
         self._burst_from: int | None = None  # drop count when the current burst began
         self._wake: anyio.Event | None = None
         self._progress: anyio.Event | None = None
+        self._settled = anyio.Event()  # the first file is open, or the writer is gone
+        self._writer_gone = anyio.Event()
+        self._child: WriterProcess | None = None
         self._started = False
         self._stopped = False
+        self._failed = False
 
     def __repr__(self) -> str:
         s = self.stats
@@ -110,8 +127,9 @@ class SessionRecorder:
 
     # ----------------------------------------------------------------- taps (sync, O(1), never raise)
 
-    def ws(self, frame: str) -> None:
-        """Record one inbound WebSocket text frame exactly as received (callers skip PING)."""
+    def ws(self, frame: str | bytes) -> None:
+        """Record one inbound WebSocket text frame exactly as received, ideally its raw UTF-8 bytes
+        (callers skip PING)."""
         queue = self._queue
         n = len(queue)
         if n >= self._capacity:
@@ -139,8 +157,8 @@ class SessionRecorder:
         if n >= self._capacity:
             self._drop()
             return
-        queue.append((self._stamp(), _monotonic(), api_id, path, req, status, latency_ms, cont_yn, next_key,
-                      resp, error))  # fmt: skip
+        queue.append((self._stamp(), _monotonic(), (api_id, path, req, status, latency_ms, cont_yn, next_key,
+                                                     resp, error)))  # fmt: skip
         if n == self._wake_at:
             self._wake_writer()
 
@@ -162,7 +180,7 @@ class SessionRecorder:
         """A snapshot of the counters and the files written so far."""
         return RecorderStats(
             recorded=self._taken + len(self._queue), written=self._written, dropped=self._dropped,
-            queued=len(self._queue), files=tuple(self._writer.paths), bytes_in=self._writer.bytes_in,
+            queued=len(self._queue), files=tuple(self._paths), bytes_in=self._bytes_in,
         )  # fmt: skip
 
     @property
@@ -173,7 +191,12 @@ class SessionRecorder:
     @property
     def path(self) -> Path | None:
         """The file being written (the last one after a stop)."""
-        return self._writer.paths[-1] if self._writer.paths else None
+        return self._paths[-1] if self._paths else None
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The writer process's id while it runs (for operators and tests)."""
+        return None if self._child is None or self._writer_gone.is_set() else self._child.pid
 
     async def flush(self, timeout_s: float = 5.0) -> None:
         """Wait until every record accepted before this call is written and flushed to the file."""
@@ -186,7 +209,7 @@ class SessionRecorder:
                 self._wake.set()
                 await self._progress.wait()
 
-    # ----------------------------------------------------------------- writer task
+    # ----------------------------------------------------------------- sender task
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[SessionRecorder]:
@@ -199,64 +222,134 @@ class SessionRecorder:
                 tg.cancel_scope.cancel()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Open the first file (deleting old ones), `started()`, then write batches until cancelled."""
+        """Start the writer process (it opens the first file, deleting old ones), `started()`, then send
+        batches until cancelled."""
         if self._started:
             raise RuntimeError("SessionRecorder.run() may be called only once")
         self._started = True
         self._wake, self._progress = anyio.Event(), anyio.Event()
+        self._settings.update(now_ns=ns_of(self._clock.now()), mono=time.monotonic())
+        child = self._child = WriterProcess(self._settings)
         try:
-            with anyio.fail_after(self._close_timeout_s):
-                path = await anyio.to_thread.run_sync(
-                    self._writer.start, self._clock.now(), time.monotonic(), abandon_on_cancel=True
-                )
+            with anyio.fail_after(self._start_timeout_s):
+                await child.start()
         except (OSError, TimeoutError) as exc:
+            self._writer_gone.set()
             self._fail(exc)
             task_status.started()
             return
-        log.info("recording_started", file=str(path), capacity=self._capacity)
-        task_status.started()
-        try:
-            while not self._stopped:
-                with anyio.move_on_after(self._flush_interval_s):
-                    await self._wake.wait()
-                if self._wake.is_set():
-                    self._wake = anyio.Event()
-                await self._drain()
-        finally:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(self._close_timeout_s) as scope:
-                await self._drain()
+        async with anyio.create_task_group() as tg:
+            reader = anyio.CancelScope(shield=True)  # reports are read until the child exits, even on cancel
+            tg.start_soon(self._read_reports, child, reader)
+            try:
+                with anyio.move_on_after(self._start_timeout_s):
+                    await self._settled.wait()
+                if not self._settled.is_set():
+                    self._fail(TimeoutError(f"writer did not open a file within {self._start_timeout_s} s"))
+                elif not self._stopped:
+                    log.info("recording_started", file=str(self.path), capacity=self._capacity, pid=child.pid)
+                task_status.started()
+                while not self._stopped:
+                    with anyio.move_on_after(self._flush_interval_s):
+                        await self._wake.wait()
+                    if self._wake.is_set():
+                        self._wake = anyio.Event()
+                    await self._send()
+            finally:
+                await self._close(child)
+                reader.cancel()
+
+    async def _close(self, child: WriterProcess) -> None:
+        """Send what is queued, EOF, and wait for the child to close the file and exit (bounded)."""
+        with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(self._close_timeout_s) as scope:
+                await self._send()
                 self._stop()
-                await anyio.to_thread.run_sync(self._writer.close, abandon_on_cancel=True)
-            self._stop()
+                await child.end_input()
+                await self._writer_gone.wait()
+                await child.wait()
             if scope.cancelled_caught:
                 log.error("recording_close_timed_out", seconds=self._close_timeout_s, file=str(self.path))
-            log.info("recording_stopped", written=self._written, dropped=self._dropped, file=str(self.path))
+                self._give_up()
+                child.kill()
+                with anyio.move_on_after(self._close_timeout_s):
+                    await child.wait()
+        log.info("recording_stopped", written=self._written, dropped=self._dropped, file=str(self.path))
 
-    async def _drain(self) -> None:
-        """Hand the queued records to the writer thread as one batch."""
-        if self._queue and not self._stopped:
+    async def _send(self) -> None:
+        """Hand the queued records to the writer process as one batch."""
+        if self._queue and not self._stopped and self._child is not None:
             batch, self._queue = self._queue, deque()
             self._taken += len(batch)
             try:
-                self._written += await anyio.to_thread.run_sync(
-                    self._writer.write, batch, time.monotonic(), abandon_on_cancel=True
-                )
-            except OSError as exc:
+                data = pack(batch)
+            except Exception as exc:  # a record that cannot be packed must never reach trading
+                log.error("recording_batch_skipped", records=len(batch), error=f"{type(exc).__name__}: {exc}")
                 self._lost += len(batch)
+                self._dropped += len(batch)
+                return
+            try:
+                with anyio.fail_after(self._stall_timeout_s):
+                    await self._child.send(data)
+            except TimeoutError:
+                self._fail(TimeoutError(f"writer stalled for {self._stall_timeout_s} s"))
+            except WriterDied as exc:
                 self._fail(exc)
         if self._burst_from is not None and not self._stopped:
             log.warning(
                 "recording_drops_ended", dropped=self._dropped - self._burst_from, total=self._dropped
             )
             self._burst_from = None
+
+    async def _read_reports(self, child: WriterProcess, scope: anyio.CancelScope) -> None:
+        """The writer's reports until it exits; an exit before we asked is a failure."""
+        with scope:
+            await child.read_reports(self._on_report)
+        self._writer_gone.set()
+        self._settled.set()
+        if not self._stopped:
+            self._fail(WriterDied(f"writer process exited (code {child.returncode})"))
+
+    def _on_report(self, report: dict[str, Any]) -> None:
+        """One report line from the writer process."""
+        event = report.pop("event", None)
+        level = report.pop("level", "info")
+        if event == "batch_written":
+            if not self._failed:
+                self._written, self._bytes_in = int(report["written"]), int(report["bytes_in"])
+                self._progressed()
+            return
+        if event == "recording_failed":
+            self._fail(WriterDied(str(report.get("error"))))
+            return
+        if event == "recording_opened":
+            self._paths.append(Path(str(report.get("file"))))
+            self._settled.set()
+        if isinstance(event, str):
+            getattr(log, level if level in _LEVELS else "info")(event, **report)
+
+    def _progressed(self) -> None:
         if self._progress is not None:
             self._progress.set()
             self._progress = anyio.Event()
 
     def _fail(self, exc: BaseException) -> None:
-        """Recording is off from now on; trading carries on."""
+        """Recording is off from now on (logged once); trading carries on."""
+        if self._failed:
+            return
         log.error("recording_failed", error=f"{type(exc).__name__}: {exc}", file=str(self.path))
+        self._give_up()
+        if self._child is not None:
+            self._child.kill()
+
+    def _give_up(self) -> None:
+        """Stop, and count every record the writer has not confirmed as dropped."""
+        self._failed = True
         self._stop()
+        unconfirmed = self._taken - self._written - self._lost
+        self._lost += unconfirmed
+        self._dropped += unconfirmed
+        self._progressed()
 
     def _stop(self) -> None:
         """No more records: the taps count everything as dropped from now on."""
@@ -266,5 +359,6 @@ class SessionRecorder:
         self._taken += len(self._queue)  # accepted, then dropped: flush() waiters must not wait for them
         self._lost += len(self._queue)
         self._queue.clear()
-        if self._progress is not None:
-            self._progress.set()
+        if self._wake is not None:
+            self._wake.set()
+        self._progressed()

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 class RecordTap(Protocol):
     """Synchronous, O(1), never raising: `SessionRecorder` satisfies it."""
 
-    def ws(self, frame: str) -> None:
-        """One inbound WebSocket text frame, exactly as received (not PING)."""
+    def ws(self, frame: str | bytes) -> None:
+        """One inbound WebSocket text frame, exactly as received, best as its raw UTF-8 bytes (not PING)."""
         ...
 
     def rest(

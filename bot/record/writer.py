@@ -1,32 +1,28 @@
-"""The writer thread's side of a recording: encoding, gzip, rotation by KST date.
+"""The writer child's file side: formatting lines, gzip, rotation by the KST date of the stamps.
 
-Only ever called through `anyio.to_thread` by `SessionRecorder`; a lock serialises calls so that an
-abandoned call (a stalled disk at shutdown) and a later one never interleave in the gzip stream.
+Runs in the recorder's child process (`bot.record.child`), one batch at a time, so the trading
+process never spends a cycle on escaping, encoding or compressing.
 """
 
 from __future__ import annotations
 
 import gzip
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, datetime
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import structlog
 
 from bot.clock import KST
+from bot.record.batch import WS, Batch
 from bot.record.files import next_path, prune
-from bot.record.format import WS_LINE, WallFromNs, meta_line, rest_line, wall_text
-from bot.record.format import ws_line as ws_line_at
+from bot.record.format import REST_LINE, WS_LINE, WallFromNs, meta_line
 
 log = structlog.get_logger(__name__)
 
 Opener = Callable[[Path], IO[bytes]]
-# Queued records: ws (stamp, mono, frame), or rest (stamp, mono, api_id, path, req, status, latency_ms,
-# cont_yn, next_key, resp, error): told apart by length.
-WS_LEN = 3
 # Lines are encoded and compressed this many at a time: the text stays in the CPU cache between the
 # escaper, the UTF-8 encoder and deflate (one huge join per batch costs more than the encoding).
 CHUNK = 256
@@ -49,7 +45,7 @@ class FileWriter:
         source: str,
         mode: str,
         config: str,
-        opener: Opener,
+        opener: Opener = open_exclusive,
         compresslevel: int,
     ) -> None:
         self._directory = directory
@@ -58,7 +54,6 @@ class FileWriter:
         self._meta = {"source": source, "mode": mode, "config": config}
         self._opener = opener
         self._level = compresslevel
-        self._lock = threading.Lock()
         self._raw: IO[bytes] | None = None
         self._gz: gzip.GzipFile | None = None
         self.day: date | None = None
@@ -68,67 +63,51 @@ class FileWriter:
 
     def start(self, now: datetime, mono: float) -> Path:
         """Delete old recordings (daily mode) and open the first file."""
-        with self._lock:
-            if self._directory is not None:
-                self._directory.mkdir(parents=True, exist_ok=True)
-                prune(self._directory, now.date(), self._keep_days)
-            else:
-                assert self._fixed is not None
-                self._fixed.parent.mkdir(parents=True, exist_ok=True)
-            return self._open(now, mono)
+        if self._directory is not None:
+            self._directory.mkdir(parents=True, exist_ok=True)
+            prune(self._directory, now.date(), self._keep_days)
+        else:
+            assert self._fixed is not None
+            self._fixed.parent.mkdir(parents=True, exist_ok=True)
+        return self._open(now, mono)
 
-    def write(self, batch: Iterable[tuple[Any, ...]], mono: float) -> int:
-        """Encode and write `batch`, rotating at a date change; flushed so readers see it. Returns count.
+    def write(self, batch: Batch) -> int:
+        """Format and write `batch`, rotating at a KST date change; flushed so readers see it. Returns count.
 
-        A record's first item is its Clock stamp: `time.time_ns()` (an int, from a `LiveClock`) or the
-        Clock's datetime. Lines are joined, encoded and compressed in cache-sized chunks (zlib's deflate
-        and crc32 run without the GIL): the per-record work under the GIL is one %-format and the C
-        JSON string escaper.
+        Lines are joined, encoded and compressed in cache-sized chunks (zlib's deflate and crc32 run
+        without the GIL); a ws frame that is not valid UTF-8 is written with U+FFFD in its place.
         """
-        with self._lock:
-            lines: list[str] = []
-            add = lines.append
-            ws_line, escape = WS_LINE, encode_basestring
-            walls = self._walls
-            rotate = self._directory is not None
-            count = 0
-            for item in batch:
-                stamp = item[0]
-                if type(stamp) is int:
-                    second, micro = divmod(stamp // 1000, 1_000_000)
-                    if second != walls.second:
-                        walls.set_second(second)
-                        if rotate and walls.day != self.day:
-                            self._put(lines)
-                            lines.clear()
-                            self._rotate(datetime.fromtimestamp(second, KST).replace(microsecond=micro), mono)
-                    if len(item) == WS_LEN:
-                        add(ws_line % (walls.head, micro, walls.tail, item[1], escape(item[2])))
-                    else:
-                        add(rest_line(f"{walls.head}.{micro:06d}{walls.tail}", *item[1:]))
-                else:
-                    when: datetime = stamp
-                    if rotate and when.date() != self.day:
-                        self._put(lines)
-                        lines.clear()
-                        self._rotate(when, mono)
-                    if len(item) == WS_LEN:
-                        add(ws_line_at(when, item[1], item[2]))
-                    else:
-                        add(rest_line(wall_text(when), *item[1:]))
-                count += 1
-                if len(lines) >= CHUNK:
+        lines: list[str] = []
+        add = lines.append
+        ws_line, rest_line, escape = WS_LINE, REST_LINE, encode_basestring
+        walls = self._walls
+        rotate = self._directory is not None
+        for kind, stamp, mono, payload in zip(
+            batch.kinds, batch.stamps, batch.monos, batch.payloads, strict=True
+        ):
+            second, micro = divmod(stamp // 1000, 1_000_000)
+            if second != walls.second:
+                walls.set_second(second)
+                if rotate and walls.day != self.day:
                     self._put(lines)
                     lines.clear()
-            self._put(lines)
-            if self._gz is not None:
-                self._gz.flush()
-            return count
+                    self._rotate(datetime.fromtimestamp(second, KST).replace(microsecond=micro), mono)
+            text = payload.decode("utf-8", "replace")
+            if kind == WS:
+                add(ws_line % (walls.head, micro, walls.tail, mono, escape(text)))
+            else:
+                add(rest_line % (walls.head, micro, walls.tail, mono, text))
+            if len(lines) >= CHUNK:
+                self._put(lines)
+                lines.clear()
+        self._put(lines)
+        if self._gz is not None:
+            self._gz.flush()
+        return len(batch.kinds)
 
     def close(self) -> None:
         """Finish the gzip stream (trailer) and close the file."""
-        with self._lock:
-            self._close()
+        self._close()
 
     def _put(self, lines: list[str]) -> None:
         if lines and self._gz is not None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
+import os
+import signal
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import anyio
 import pytest
 from structlog.testing import capture_logs
 
@@ -132,56 +132,51 @@ async def test_flushed_within_a_second_without_closing(tmp_path: Path) -> None:
         assert time.monotonic() - started < 1.5
 
 
-class _StallingFile:
-    """A file whose writes block while `gate` is closed (a stalled disk)."""
-
-    def __init__(self, raw: IO[bytes], gate: threading.Event) -> None:
-        self._raw = raw
-        self._gate = gate
-        self.armed = False
-
-    def write(self, data: bytes) -> int:
-        if self.armed:
-            self._gate.wait(10)
-        return self._raw.write(data)
-
-    def flush(self) -> None:
-        self._raw.flush()
-
-    def close(self) -> None:
-        self._raw.close()
-
-
 async def test_drops_are_counted_when_the_writer_stalls(tmp_path: Path) -> None:
-    """With the disk stalled, taps stay O(1): the queue fills, the rest is dropped, counted, logged once."""
-    gate = threading.Event()
-    files: list[_StallingFile] = []
-
-    def opener(path: Path) -> Any:
-        files.append(_StallingFile(path.open("xb"), gate))
-        return files[-1]
-
+    """With the writer process stopped (a stalled disk), taps stay O(1): the pipe and queue fill, the rest
+    is dropped, counted, logged once; the close gives up after close_timeout_s and kills the writer."""
     rec = SessionRecorder(
         ManualClock(T0), path=tmp_path / "s.jsonl.gz", capacity=100, flush_interval_s=0.05,
-        close_timeout_s=0.5, opener=opener,
+        close_timeout_s=0.5,
     )  # fmt: skip
-    try:
-        with capture_logs() as logs:
-            async with rec.running():
-                files[0].armed = True
-                rec.ws("first")
-                await anyio.wait_all_tasks_blocked()
-                await until(lambda: rec.stats.queued == 0, within=2)  # "first" taken; the disk blocks
-                for i in range(1000):
-                    rec.ws(f"frame {i}")
-                assert rec.dropped == 900
-                assert rec.stats.recorded == 101 and rec.stats.queued == 100
+    with capture_logs() as logs:
+        async with rec.running():
+            pid = rec.writer_pid
+            assert pid is not None
+            os.kill(pid, signal.SIGSTOP)
+            rec.ws("x" * 3_000_000)  # more than the pipe and the event loop's write buffer hold
+            await until(lambda: rec.stats.queued == 0, within=2)  # taken; the sender now waits on the pipe
+            for i in range(1000):
+                rec.ws(f"frame {i}")
+            assert rec.dropped == 900
+            assert rec.stats.recorded == 101 and rec.stats.queued == 100
         full = [e for e in logs if e["event"] == "recording_queue_full_dropping"]
         assert len(full) == 1
-        assert rec.dropped >= 900  # the close timed out on the stalled disk: the queue is dropped too
-        assert any(e["event"] == "recording_close_timed_out" for e in logs)
-    finally:
-        gate.set()
+    assert any(e["event"] == "recording_close_timed_out" for e in logs)
+    assert rec.dropped == 1001 and rec.stats.written == 0  # nothing confirmed: all counted as dropped
+    assert rec.writer_pid is None
+
+
+async def test_a_dead_writer_turns_recording_off(tmp_path: Path) -> None:
+    """A killed writer process is noticed and logged once; later records are dropped, nothing raises."""
+    rec = SessionRecorder(ManualClock(T0), path=tmp_path / "d.jsonl.gz", flush_interval_s=0.05)
+    with capture_logs() as logs:
+        async with rec.running():
+            rec.ws(TICK)
+            await rec.flush()
+            assert rec.stats.written == 1
+            pid = rec.writer_pid
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            await until(lambda: rec.writer_pid is None, within=5)
+            for _ in range(10):
+                rec.ws(TICK)
+            assert rec.dropped == 10
+            await rec.flush(timeout_s=1)  # returns at once: recording is off
+    failed = [e for e in logs if e["event"] == "recording_failed"]
+    assert len(failed) == 1 and "exited" in failed[0]["error"]
+    assert rec.stats.written == 1 and rec.dropped == 10
+    assert [r.get("frame") for r in read_session(tmp_path / "d.jsonl.gz")] == [None, TICK]
 
 
 def _write_gz(path: Path, lines: list[str]) -> None:

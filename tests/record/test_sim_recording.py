@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import anyio
 import httpx
@@ -28,24 +29,6 @@ from bot.sim import SIM_APPKEY, SIM_SECRETKEY, SimSettings, Simulator
 from tests.engine.daemon_support import until
 
 
-class _StallingFile:
-    """A file whose writes block while `gate` is closed, once armed (a stalled disk)."""
-
-    def __init__(self, raw: IO[bytes], gate: threading.Event) -> None:
-        self._raw, self._gate, self.armed = raw, gate, False
-
-    def write(self, data: bytes) -> int:
-        if self.armed:
-            self._gate.wait(10)
-        return self._raw.write(data)
-
-    def flush(self) -> None:
-        self._raw.flush()
-
-    def close(self) -> None:
-        self._raw.close()
-
-
 def _sent_ticks(path: Path, clock: ManualClock) -> list[Tick]:
     decoder = RealDecoder(clock)
     out: list[Tick] = []
@@ -62,50 +45,43 @@ async def test_stalled_recorder_never_holds_the_feed_back(tmp_path: Path) -> Non
     recording holds its frames and REST replies without the app key, secret key or token."""
     clock = ManualClock(kst(2026, 11, 20, 9, 5))
     sim = Simulator(SimSettings(start=clock.now()), clock=clock, record_to=tmp_path / "sim.jsonl.gz")
-    gate = threading.Event()
-    files: list[_StallingFile] = []
-
-    def opener(path: Path) -> Any:
-        files.append(_StallingFile(path.open("xb"), gate))
-        return files[-1]
-
     rec = SessionRecorder(
         clock, path=tmp_path / "client.jsonl.gz", capacity=5, flush_interval_s=0.05, close_timeout_s=0.3,
-        opener=opener,
     )  # fmt: skip
     ticks: list[Tick] = []
-    try:
-        async with sim.serve(host="127.0.0.1", port=0) as ep, rec.running():
-            assert sim.recorder is not None
-            endpoints = KiwoomEndpoints.for_mode("live", rest_url=ep.rest_url, ws_url=ep.ws_url)
-            async with KiwoomHttp(endpoints, Throttle(50.0), timeout_s=3.0, recorder=rec) as http:
-                tokens = TokenManager(http, AppCredentials(SIM_APPKEY, SIM_SECRETKEY), clock)
-                sock = KiwoomSocket(ep.ws_url, tokens, clock, recorder=rec)
-                async with anyio.create_task_group() as tg:
-                    await tg.start(sock.run)
-                    files[0].armed = True
+    async with sim.serve(host="127.0.0.1", port=0) as ep, rec.running():
+        assert sim.recorder is not None
+        endpoints = KiwoomEndpoints.for_mode("live", rest_url=ep.rest_url, ws_url=ep.ws_url)
+        async with KiwoomHttp(endpoints, Throttle(50.0), timeout_s=3.0, recorder=rec) as http:
+            tokens = TokenManager(http, AppCredentials(SIM_APPKEY, SIM_SECRETKEY), clock)
+            sock = KiwoomSocket(ep.ws_url, tokens, clock, recorder=rec)
+            async with anyio.create_task_group() as tg:
+                await tg.start(sock.run)
+                pid = rec.writer_pid
+                assert pid is not None
+                os.kill(pid, signal.SIGSTOP)  # the client's writer stalls (a stuck disk)
+                rec.ws("x" * 3_000_000)  # more than the pipe and the event loop's write buffer hold
 
-                    async def consume() -> None:
-                        async for event in sock.events():
-                            if isinstance(event, Tick):
-                                ticks.append(event)
+                async def consume() -> None:
+                    async for event in sock.events():
+                        if isinstance(event, Tick):
+                            ticks.append(event)
 
-                    tg.start_soon(consume)
-                    await sock.subscribe(list(sim.market.codes[:10]), ["0B"])
-                    for _ in range(600):
-                        if len(ticks) >= 200:
-                            break
-                        step = sim.market.step_index
-                        clock.advance(1)
-                        await until(lambda s=step: sim.market.step_index > s)  # type: ignore[misc]
-                    await sim.recorder.flush()
-                    sent = len(_sent_ticks(tmp_path / "sim.jsonl.gz", clock))
-                    await until(lambda: len(ticks) == sent)
-                    assert rec.stats.queued == 5 and rec.dropped >= 5  # the client's records: full, dropping
-                    tg.cancel_scope.cancel()
-        token = sim.tokens.issue(SIM_APPKEY, clock.now()).value
-    finally:
-        gate.set()
+                tg.start_soon(consume)
+                await sock.subscribe(list(sim.market.codes[:10]), ["0B"])
+                for _ in range(600):
+                    if len(ticks) >= 200:
+                        break
+                    step = sim.market.step_index
+                    clock.advance(1)
+                    await until(lambda s=step: sim.market.step_index > s)  # type: ignore[misc]
+                await sim.recorder.flush()
+                sent = len(_sent_ticks(tmp_path / "sim.jsonl.gz", clock))
+                await until(lambda: len(ticks) == sent)
+                assert rec.stats.queued == 5 and rec.dropped >= 5  # the client's records: full, dropping
+                tg.cancel_scope.cancel()
+    token = sim.tokens.issue(SIM_APPKEY, clock.now()).value
+    assert rec.writer_pid is None  # given up on at the close, killed
     assert len(ticks) >= 200
     assert ticks == _sent_ticks(tmp_path / "sim.jsonl.gz", clock)  # the closed file: same ticks, in order
     reader = read_session(tmp_path / "sim.jsonl.gz")
