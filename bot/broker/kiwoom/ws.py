@@ -81,6 +81,18 @@ FeedEvent = RealEvent | ConditionSnapshot | FeedDown | FeedAuthFailed | FeedResy
 _REPLY_TRNMS = frozenset({"REG", "REMOVE", "CNSRLST", "CNSRREQ", "CNSRCLR"})
 
 
+def _not_utf8(raw: bytes) -> ProtocolError:
+    return ProtocolError(f"expected a JSON text frame, got {len(raw)} bytes that are not UTF-8")
+
+
+def _text(raw: bytes) -> str:
+    """A frame's payload as text (frames are received undecoded); ProtocolError if it is not UTF-8."""
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise _not_utf8(raw) from None
+
+
 class TokenSource(Protocol):
     """Where the session gets its access token (`auth.TokenManager` satisfies it)."""
 
@@ -345,10 +357,10 @@ class KiwoomSocket:
             await conn.send(login_frame(token))
             with anyio.fail_after(self._settings.login_timeout_s):
                 while True:
-                    raw = await conn.ws.recv()
+                    raw = await conn.ws.recv(decode=False)  # bytes: the recorder takes them as they are
                     self.stats.frames += 1
                     try:
-                        frame = parse_frame(raw)
+                        frame = parse_frame(_text(raw))
                     except ProtocolError as exc:
                         self._record(raw)
                         self._malformed_frame(exc)
@@ -356,7 +368,7 @@ class KiwoomSocket:
                     trnm = frame["trnm"]
                     if trnm != "PING":
                         self._record(raw)
-                    if trnm == "PING" and isinstance(raw, str):
+                    if trnm == "PING":
                         await conn.send(raw)
                         self.stats.pings_echoed += 1
                     elif trnm == "LOGIN":
@@ -436,9 +448,9 @@ class KiwoomSocket:
         stale_after = self._settings.stale_after_s
         try:
             while True:
-                raw: str | bytes | None = None
+                raw: bytes | None = None
                 with anyio.move_on_after(stale_after):
-                    raw = await conn.ws.recv()
+                    raw = await conn.ws.recv(decode=False)  # bytes: the recorder takes them as they are
                 if raw is None:
                     conn.drop_reason = "stale"
                     log.warning("ws_feed_stale", seconds=stale_after)
@@ -454,21 +466,21 @@ class KiwoomSocket:
         conn.finish()
         conn.scope.cancel()
 
-    async def _on_frame(self, conn: WsConn, raw: str | bytes) -> bool:
+    async def _on_frame(self, conn: WsConn, raw: bytes) -> bool:
         """Handle one frame; False when the session must end (SYSTEM kick or heartbeat drop)."""
         try:
-            frame = parse_frame(raw)
-        except ProtocolError as exc:
+            frame = parse_frame(raw.decode())
+        except (ProtocolError, UnicodeDecodeError) as exc:
             self._record(raw)
-            self._malformed_frame(exc)
+            self._malformed_frame(exc if isinstance(exc, ProtocolError) else _not_utf8(raw))
             return True
         trnm = frame["trnm"]
-        if trnm != "PING" and self._recorder is not None and type(raw) is str:
-            self._recorder.ws(raw)  # the text as received, before anything else is done with it
+        if trnm != "PING" and self._recorder is not None:
+            self._recorder.ws(raw)  # the bytes as received, before anything else is done with it
         if trnm == "REAL":
             await self._on_real(frame)
-        elif trnm == "PING" and isinstance(raw, str):
-            await conn.send(raw)  # the exact text received, at once
+        elif trnm == "PING":
+            await conn.send(raw)  # the exact payload received, at once, as a text frame
             self.stats.pings_echoed += 1
         elif trnm in _REPLY_TRNMS:
             conn.deliver(trnm, frame)
@@ -504,9 +516,13 @@ class KiwoomSocket:
         log.warning("ws_system_message", code=code, message=return_msg(frame))
         return True
 
-    def _record(self, raw: str | bytes) -> None:
-        """Record a text frame (binary frames are not part of the recording format)."""
-        if self._recorder is not None and isinstance(raw, str):
+    def _record(self, raw: bytes) -> None:
+        """Record a frame that is UTF-8 text (anything else cannot be a text frame's payload)."""
+        if self._recorder is not None:
+            try:
+                raw.decode()
+            except UnicodeDecodeError:
+                return
             self._recorder.ws(raw)
 
     def _malformed_frame(self, exc: ProtocolError) -> None:

@@ -54,12 +54,12 @@ class WsConn:
         self.drop_reason = "dropped"
         self.kick_message: str | None = None
 
-    async def send(self, text: str) -> None:
-        """Send one text frame; a closed or stuck socket raises `ConnLost`."""
+    async def send(self, text: str | bytes) -> None:
+        """Send one text frame (bytes: UTF-8 sent as is); a closed or stuck socket raises `ConnLost`."""
         try:
             with anyio.fail_after(self._send_timeout_s):
                 async with self._send_lock:
-                    await self.ws.send(text)
+                    await self.ws.send(text, text=True)
         except (ConnectionClosed, TimeoutError):
             raise ConnLost from None
 
