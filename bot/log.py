@@ -11,7 +11,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -57,6 +57,17 @@ class Redactor:
         return event
 
 
+class _ProcessStderr:
+    """Whatever `sys.stderr` is when a line is written (not when logging was configured), so a stream
+    swapped later (test capture, a closed redirect) never receives lines meant for the process."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(
     level: str = "info",
     *,
@@ -66,6 +77,7 @@ def configure_logging(
 ) -> Redactor:
     """Configure structlog for the process (again on reload, keeping `redactor`'s secrets); returns it."""
     stream = stream or sys.stderr
+    sink = stream if stream is not sys.stderr else cast(TextIO, _ProcessStderr())
     use_json = (not stream.isatty()) if json is None else json
     redactor = redactor or Redactor()
     renderer: Any = (
@@ -83,7 +95,7 @@ def configure_logging(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        logger_factory=structlog.PrintLoggerFactory(file=sink),
         cache_logger_on_first_use=False,
     )
     return redactor

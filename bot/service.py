@@ -29,6 +29,7 @@ from bot.engine.market_state import MarketState
 from bot.errors import ConfigError
 from bot.log import Redactor, configure_logging
 from bot.notify.wiring import build_notifier
+from bot.report.schedule import notifier_drops
 from bot.systemd import Notifier, run_watchdog, watchdog_interval
 
 log = structlog.get_logger(__name__)
@@ -76,6 +77,7 @@ async def serve(
                     env=env,
                     redactor=redactor,
                     clock=clock,
+                    notify_drops=notifier_drops(operator),
                     task_status=task_status,
                 )
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import IntEnum
 
 from bot.domain.market import ConditionHit, FeedAuthFailed, FeedDown, FeedResynced, SessionKickedEvent
@@ -34,6 +34,7 @@ from bot.engine.kernel_types import (
 )
 from bot.engine.lifecycle import DaemonStarted, DaemonStopping
 from bot.notify.kinds import KINDS as KINDS
+from bot.report.model import EndOfDayReport
 
 
 class Severity(IntEnum):
@@ -64,16 +65,6 @@ def krw(amount: int) -> str:
 def signed_krw(amount: int) -> str:
     """P&L with an explicit sign: `+12,300원`, `-4,500원`, `0원`."""
     return f"{amount:+,}원" if amount else "0원"
-
-
-@dataclass(frozen=True, slots=True)
-class DailyReport:
-    """The end-of-day report for the operator: realized P&L per strategy plus free-form lines."""
-
-    day: date
-    pnl_by_strategy: tuple[tuple[str, int], ...]
-    lines: tuple[str, ...]
-    time: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,12 +242,10 @@ class Describer:
             return Notice(
                 "condition", Severity.DEBUG, f"조건 편입 {self.stock(event.code)}", (("조건", event.seq),), t
             )
-        if isinstance(event, DailyReport):
-            total = sum(p for _, p in event.pnl_by_strategy)
-            report: tuple[tuple[str, str], ...] = tuple(
-                (name, signed_krw(p)) for name, p in event.pnl_by_strategy
-            ) + tuple(("", line) for line in event.lines)
-            return Notice("daily_report", Severity.INFO, f"일일 보고 {event.day:%Y-%m-%d}", report, t, total)
+        if isinstance(event, EndOfDayReport):
+            from bot.report.notice import report_notice  # it builds on this module's Notice
+
+            return report_notice(event)
         if isinstance(event, ReloadRefused):
             problems: tuple[str, ...] = event.problems
             return Notice(

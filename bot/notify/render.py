@@ -38,6 +38,9 @@ GAIN_COLOUR = "#d60000"
 LOSS_COLOUR = "#0050c8"
 
 
+LONG_NOTICE_FIELDS = 6
+
+
 def _pnl_mark(amount: int) -> str:
     return "🔴" if amount > 0 else "🔵" if amount < 0 else "⚪"
 
@@ -55,7 +58,8 @@ def summary_line(notices: Sequence[Notice]) -> str:
 def _section(n: Notice) -> dict[str, Any]:
     stamp = f"`{n.time:%H:%M:%S}` " if n.time is not None else ""
     lines = [f"{_ICON[n.severity]} {stamp}*{_mrkdwn_escape(n.title)}*"]
-    body = " · ".join(
+    sep = "\n" if len(n.fields) > LONG_NOTICE_FIELDS else " · "  # a report reads line by line on a phone
+    body = sep.join(
         f"{_mrkdwn_escape(label)} *{_mrkdwn_escape(value)}*" if label else _mrkdwn_escape(value)
         for label, value in n.fields
     )

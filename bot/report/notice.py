@@ -6,7 +6,7 @@ email (one field per line) and the HTML email (one table row per field) all stay
 
 from __future__ import annotations
 
-from bot.notify.messages import DailyReport, Notice, Severity, krw, signed_krw
+from bot.notify.messages import Notice, Severity, krw, signed_krw
 from bot.report.model import Comparison, EndOfDayReport, StrategyTrades
 
 MAX_LISTED = 5  # positions and differences listed one by one; the rest are counted
@@ -84,16 +84,4 @@ def report_notice(report: EndOfDayReport) -> Notice:
         report_fields(report),
         report.time,
         report.realized_pnl,
-    )
-
-
-def report_event(report: EndOfDayReport) -> DailyReport:
-    """The event the daemon publishes: `bot.notify.messages.DailyReport`, which the Describer routes as
-    `daily_report` (per-strategy P&L, then every field of `report_notice` as a line)."""
-    lines = tuple(f"{label}: {value}" for label, value in report_fields(report))
-    return DailyReport(
-        report.trade_date,
-        tuple((t.strategy, t.realized_pnl) for t in report.strategies),
-        lines,
-        report.time,
     )

@@ -20,7 +20,6 @@ from bot.market.calendar import CalendarRangeError, TradingCalendar
 from bot.notify.dispatch import Notifier
 from bot.report.build import BROKER_TIMEOUT_S, build_report
 from bot.report.model import EndOfDayReport, to_json
-from bot.report.notice import report_event
 from bot.store import Store
 
 log = structlog.get_logger(__name__)
@@ -120,7 +119,7 @@ class ReportScheduler:
         except Exception as exc:  # still tell the operator; the journal's failure is reported by the kernel
             log.error("report_not_stored", trade_date=day.isoformat(), error=str(exc))
         self.made.append(report)
-        self._publish(report_event(report))
+        self._publish(report)
         log.info(
             "report_made",
             trade_date=day.isoformat(),

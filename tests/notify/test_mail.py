@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
-from datetime import date
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,9 +19,10 @@ from bot.errors import ConfigError
 from bot.log import Redactor
 from bot.notify.config import NotifyConfig
 from bot.notify.mail import EmailSink
-from bot.notify.messages import DailyReport, Describer
+from bot.notify.messages import Describer
 from bot.notify.wiring import build_notifier
 from tests.notify.support import T0, Inbox, fill, name_of, smtp_server, wait_until
+from tests.report.support import REPORT
 
 pytestmark = [
     pytest.mark.anyio,
@@ -148,7 +148,7 @@ async def test_wired_notifier_routes_errors_and_daily_report_to_email() -> None:
             notifier(fill())
             notifier(OrderUnknown("i7", "timeout", T0))
             await wait_until(lambda: notifier.stats()["email"].delivered == 1)
-            notifier(DailyReport(date(2026, 11, 20), (("orb", 15_000),), ("fills 2",), T0))
+            notifier(REPORT)
             await wait_until(lambda: notifier.stats()["email"].delivered == 2)
             tg.cancel_scope.cancel()
     subjects = [_parse(inbox, i)["Subject"] for i in range(len(inbox.envelopes))]
@@ -157,5 +157,5 @@ async def test_wired_notifier_routes_errors_and_daily_report_to_email() -> None:
         "[kiwoom-bot] 일일 보고 2026-11-20",
     ]
     plain, html = _bodies(_parse(inbox, 1))
-    assert "orb: +15,000원" in plain and "손익: +15,000원" in plain
-    assert 'color:#d60000">+15,000원' in html
+    assert "  surge: 매수 2건 10주 700,000원, 매도 1건 4주 284,000원, 실현 +3,285원" in plain
+    assert "손익: +3,150원" in plain and 'color:#d60000">+3,150원' in html

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 from pydantic import ValidationError
@@ -15,10 +15,12 @@ from bot.engine.kernel_types import FeedStorm, FlattenStarted, StateChanged
 from bot.engine.lifecycle import DaemonStarted, DaemonStopping
 from bot.notify.config import NotifyConfig, RouteConfig
 from bot.notify.kinds import KINDS
-from bot.notify.messages import DailyReport, Describer, Severity
+from bot.notify.messages import Describer, Severity
 from bot.notify.render import email_html, email_plain, slack_message, summary_line
 from bot.notify.routing import Routing
+from bot.report.model import StrategyTrades
 from tests.notify.support import T0, fill, name_of
+from tests.report.support import REPORT
 
 
 def test_fill_notice_names_stock_code_side_qty_and_krw() -> None:
@@ -48,14 +50,14 @@ def test_denial_notice_carries_rule_and_reason() -> None:
 def test_slack_blocks_and_pnl_colour_by_sign() -> None:
     """A daily report's P&L is marked red when positive, blue when negative, in Slack and in HTML."""
     d = Describer(name_of)
-    gain = d(DailyReport(date(2026, 11, 20), (("orb", 12_300), ("rebal", -2_000)), ("fills 4",), T0))
-    loss = d(DailyReport(date(2026, 11, 20), (("orb", -4_500),), (), T0))
-    assert gain is not None and loss is not None and gain.pnl_krw == 10_300
+    gain = d(REPORT)
+    loss = d(replace(REPORT, strategies=(StrategyTrades("orb", sells=1, realized_pnl=-4_500),)))
+    assert gain is not None and loss is not None and gain.pnl_krw == 3_150
     _, blocks = slack_message([gain])
-    assert "🔴 손익 *+10,300원*" in blocks[0]["text"]["text"]
-    assert "rebal *-2,000원*" in blocks[0]["text"]["text"]
+    assert "🔴 손익 *+3,150원*" in blocks[0]["text"]["text"]
+    assert "\ngap *매수 1건 5주 900,000원, 매도 0건, 실현 -135원*\n" in blocks[0]["text"]["text"]
     assert "🔵 손익 *-4,500원*" in slack_message([loss])[1][0]["text"]["text"]
-    assert 'color:#d60000">+10,300원' in email_html([gain])
+    assert 'color:#d60000">+3,150원' in email_html([gain])
     assert 'color:#0050c8">-4,500원' in email_html([loss])
     assert "손익: -4,500원" in email_plain([loss])
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from bot.clock import kst
 from bot.domain.orders import IntentRecord, IntentState, SubmitOrder
+from bot.domain.snapshots import Deposit
 from bot.domain.values import OrderType, Side
+from bot.report.model import BrokerCheck, Comparison, EndOfDayReport, OpenPosition, StrategyTrades
 from bot.store import Fill, FillSource, Store
 
 DAY = (2026, 11, 20)
@@ -73,3 +76,26 @@ async def build_day(path: Path) -> None:
 # What the day above must add up to (average-cost P&L, fees of buys realized when paid).
 SURGE_REALIZED = (71_000 - 70_000) * 4 - 42 - 568 - 105  # = 3,285
 GAP_REALIZED = -135
+
+
+# A made-up report with every part filled in (for notices, renderers and the mail sink).
+REPORT = EndOfDayReport(
+    trade_date=date(2026, 11, 20),
+    time=kst(2026, 11, 20, 15, 45),
+    source="daemon",
+    strategies=(
+        StrategyTrades("gap", 1, 5, 900_000, 0, 0, 0, 135, 0, -135),
+        StrategyTrades("surge", 2, 10, 700_000, 1, 4, 284_000, 147, 568, 3_285),
+    ),
+    positions=(OpenPosition("surge", "005930", "삼성전자", 6, 70_000, 420_000, 70_500, 3_000),),
+    broker=BrokerCheck(
+        Comparison.COMPARED,
+        holdings_compared=2,
+        orders_compared=3,
+        deposit=Deposit(5_000_000, 0, 4_900_000, 4_800_000, 0),
+    ),
+    denials=(("max_positions", 2), ("budget", 1)),
+    reconnects=1,
+    notify_drops=0,
+    orders=(("working", 0), ("filled", 3), ("rejected", 1), ("unknown", 0), ("canceled", 0), ("total", 4)),
+)

@@ -11,8 +11,7 @@ import pytest
 from bot.clock import kst
 from bot.config import ReportConfig, StrategyConfig
 from bot.domain.orders import IntentState
-from bot.notify.messages import DailyReport
-from bot.report.model import Comparison, from_json
+from bot.report.model import Comparison, EndOfDayReport, from_json
 from bot.store import StoreReader
 from tests.engine.daemon_support import daemon, daemon_config, until
 
@@ -39,8 +38,8 @@ def round_trip(code: str = "005930", krw: int = 1_000_000) -> StrategyConfig:
     )
 
 
-def _reports(events: list[object]) -> list[DailyReport]:
-    return [e for e in events if isinstance(e, DailyReport)]
+def _reports(events: list[object]) -> list[EndOfDayReport]:
+    return [e for e in events if isinstance(e, EndOfDayReport)]
 
 
 async def test_report_at_its_time_matches_the_journal_and_the_broker(make_sim: Any, tmp_path: Path) -> None:
@@ -79,8 +78,8 @@ async def test_report_at_its_time_matches_the_journal_and_the_broker(make_sim: A
     assert report.positions == ()
     assert dict(report.orders)["filled"] == 2
     published = _reports(events)
-    assert len(published) == 1 and published[0].pnl_by_strategy == (("trip", trip.realized_pnl),)
-    assert any(line.startswith("대사: 차이 없음") for line in published[0].lines)
+    assert len(published) == 1 and published[0] == report
+    assert [(t.strategy, t.realized_pnl) for t in report.strategies] == [("trip", trip.realized_pnl)]
 
 
 async def test_a_daemon_started_after_the_time_makes_the_owed_report_at_once(

@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from bot.clock import kst
-from bot.domain.snapshots import Deposit
 from bot.notify.messages import Describer, Severity
 from bot.notify.render import email_html, email_plain, slack_message
-from bot.operator import display_width
-from bot.report.model import BrokerCheck, Comparison, Difference, EndOfDayReport, OpenPosition, StrategyTrades
-from bot.report.notice import report_event, report_notice
-from bot.report.text import report_lines
-
-REPORT = EndOfDayReport(
-    trade_date=date(2026, 11, 20),
-    time=kst(2026, 11, 20, 15, 45),
-    source="daemon",
-    strategies=(
-        StrategyTrades("gap", 1, 5, 900_000, 0, 0, 0, 135, 0, -135),
-        StrategyTrades("surge", 2, 10, 700_000, 1, 4, 284_000, 147, 568, 3_285),
-    ),
-    positions=(OpenPosition("surge", "005930", "삼성전자", 6, 70_000, 420_000, 70_500, 3_000),),
-    broker=BrokerCheck(
-        Comparison.COMPARED,
-        holdings_compared=2,
-        orders_compared=3,
-        deposit=Deposit(5_000_000, 0, 4_900_000, 4_800_000, 0),
-    ),
-    denials=(("max_positions", 2), ("budget", 1)),
-    reconnects=1,
-    notify_drops=0,
-    orders=(("working", 0), ("filled", 3), ("rejected", 1), ("unknown", 0), ("canceled", 0), ("total", 4)),
-)
+from bot.report.model import BrokerCheck, Comparison, Difference, EndOfDayReport
+from bot.report.notice import report_notice
+from tests.report.support import REPORT
 
 
 def test_notice_has_korean_labels_krw_separators_and_the_total_pnl() -> None:
@@ -90,27 +64,8 @@ def test_slack_and_email_show_every_field_legibly() -> None:
     assert "<td>리스크 거절</td><td><b>max_positions 2건, budget 1건</b></td>" in html
 
 
-def test_the_published_event_is_routed_by_the_existing_describer() -> None:
-    """Until the Describer knows the report type, the published DailyReport carries each field as a line."""
-    notice = Describer(lambda code: code)(report_event(REPORT))
+def test_the_describer_gives_the_report_its_own_notice() -> None:
+    """The daemon publishes the report itself; the operator channels describe it with `report_notice`."""
+    notice = Describer(lambda code: code)(REPORT)
+    assert notice == report_notice(REPORT)
     assert notice is not None and (notice.kind, notice.pnl_krw) == ("daily_report", 3_150)
-    values = [v for _, v in notice.fields]
-    assert "+3,285원" in values and "대사: 차이 없음 (보유 2종목, 체결 3주문)" in values
-
-
-def test_terminal_lines_are_aligned_tables() -> None:
-    """The trades table's columns line up (Hangul counted two columns wide) and totals are added."""
-    lines = report_lines(REPORT)
-    assert lines[0] == "end-of-day report 2026-11-20 (made 2026-11-20 15:45:00 KST by the daemon)"
-    start = lines.index("trades and realized P&L (after fees and tax)") + 1
-    table = lines[start : start + 4]
-    assert table[0].split()[:3] == ["STRATEGY", "BUYS", "BUY"] and table[3].startswith("TOTAL")
-    assert len({display_width(line) for line in table}) == 1
-    assert table[3].endswith("3,150원")
-    assert "broker comparison: 0 differences (2 codes held, 3 orders filled)" in lines
-    pos = lines.index("open positions")
-    assert display_width(lines[pos + 1]) == display_width(lines[pos + 2])
-    assert "삼성전자(005930)" in lines[pos + 2]
-    assert any(
-        line.startswith("denials by rule") and line.endswith("max_positions 2, budget 1") for line in lines
-    )

@@ -11,8 +11,7 @@ import pytest
 from bot.broker.dryrun import DryRunBroker
 from bot.clock import ManualClock, kst
 from bot.market.calendar import TradingCalendar
-from bot.notify.messages import DailyReport
-from bot.report.model import Comparison, from_json
+from bot.report.model import Comparison, EndOfDayReport, from_json
 from bot.report.schedule import ReportScheduler
 from bot.store import Store
 from tests.engine.daemon_support import until
@@ -54,7 +53,7 @@ async def test_waits_for_its_time_then_skips_the_weekend(tmp_path: Path) -> None
     assert stored is not None and stored.created_at == kst(2026, 11, 20, 15, 45)
     report = from_json(stored.body)
     assert report.broker.status is Comparison.COMPARED and report.notify_drops == 4
-    assert [type(e) for e in events] == [DailyReport] and scheduler.made == [report]
+    assert events == [report] and scheduler.made == [report]
 
 
 async def test_started_late_it_makes_the_owed_report_once(tmp_path: Path) -> None:
@@ -71,7 +70,8 @@ async def test_started_late_it_makes_the_owed_report_once(tmp_path: Path) -> Non
             tg.cancel_scope.cancel()
     assert len(events) == 1
     [event] = events
-    assert isinstance(event, DailyReport) and dict(event.pnl_by_strategy) == {"gap": -135, "surge": 3_285}
+    assert isinstance(event, EndOfDayReport)
+    assert {t.strategy: t.realized_pnl for t in event.strategies} == {"gap": -135, "surge": 3_285}
 
 
 async def test_a_holiday_or_weekend_start_makes_nothing(tmp_path: Path) -> None:
