@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import inspect
 import io
 import logging
 import sys
 import tempfile
 import time
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 from random import Random
@@ -47,7 +49,7 @@ from bot.record.recorder import WAKE_RECORDS, stamp_source
 from bot.record.writer import FileWriter
 
 CHUNK = 500
-LEVEL = SessionRecorder.__init__.__kwdefaults__["compresslevel"]  # the recorder's default
+LEVEL = inspect.signature(SessionRecorder).parameters["compresslevel"].default  # the recorder's default
 TARGET_OVERHEAD_PCT = 5.0
 
 
@@ -94,13 +96,13 @@ def make_frames(count: int, seed: int = 1) -> list[bytes]:
 
 async def decode_all(
     frames: list[bytes], decoder: RealDecoder, recorder: SessionRecorder | None, *, discard: bool = False
-) -> float:
-    """Seconds to run KiwoomSocket's per-frame work over `frames` (yielding every CHUNK frames).
+) -> tuple[float, float]:
+    """Seconds (wall, thread CPU) of KiwoomSocket's per-frame work over `frames` (a checkpoint every CHUNK).
 
     `discard` empties the recorder's queue every CHUNK frames, as a writer keeping up would, without
     running one: the cost of the tap alone at a steady queue size.
     """
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     events = 0
     for i in range(0, len(frames), CHUNK):
         for raw in frames[i : i + CHUNK]:
@@ -109,10 +111,10 @@ async def decode_all(
                 recorder.ws(raw)
             events += len(decoder.decode_frame(frame).events)
         if discard and recorder is not None:
-            recorder._queue.clear()  # the bench stands in for the writer here
+            recorder._take()  # the bench stands in for the sender here
         await anyio.lowlevel.checkpoint()
     assert events == len(frames)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.thread_time() - cpu
 
 
 def tapped(
@@ -143,25 +145,31 @@ async def pipeline(count: int, rounds: int, config: Path) -> None:
     clock = LiveClock()
     plain: list[float] = []
     recorded: list[float] = []
+    plain_cpu: list[float] = []
+    recorded_cpu: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             await replay_records(tapped(recs, wire, None), cfg, store_path=Path(tmp) / f"p{r}.sqlite3")
             plain.append(time.perf_counter() - t0)
+            plain_cpu.append(time.process_time() - c0)
             recorder = SessionRecorder(clock, directory=Path(tmp) / f"rec{r}", capacity=len(recs) + 1)
             async with recorder.running():
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 await replay_records(
                     tapped(recs, wire, recorder), cfg, store_path=Path(tmp) / f"r{r}.sqlite3"
                 )
                 recorded.append(time.perf_counter() - t0)
+                recorded_cpu.append(time.process_time() - c0)
                 await recorder.flush(timeout_s=120)
             assert recorder.dropped == 0
     frames = sum(1 for rec in recs if rec["k"] == "ws")
     b, f = min(plain), min(recorded)
+    bc, fc = min(plain_cpu), min(recorded_cpu)
     metric("record_pipeline_baseline", frames / b, "frames/s")
     metric("record_pipeline_with_recording", frames / f, "frames/s")
     metric("record_overhead_pipeline", (f - b) / b * 100, "%", target=TARGET_OVERHEAD_PCT, below=True)
+    metric("record_overhead_pipeline_cpu", (fc - bc) / bc * 100, "% (CPU time of the trading process)")
 
 
 async def main(count: int, rounds: int) -> None:
@@ -171,9 +179,9 @@ async def main(count: int, rounds: int) -> None:
     decoder = RealDecoder(clock)
     metric("record_frame_size", sum(map(len, frames)) / len(frames), "bytes")
     with tempfile.TemporaryDirectory() as tmp:
-        base: list[float] = []
-        tapped: list[float] = []
-        full: list[float] = []
+        base: list[tuple[float, float]] = []
+        tapped: list[tuple[float, float]] = []
+        full: list[tuple[float, float]] = []
         dropped = written = 0
         path: Path | None = None
         for r in range(rounds):
@@ -194,11 +202,13 @@ async def main(count: int, rounds: int) -> None:
                             mode="bench", config="", compresslevel=LEVEL)  # fmt: skip
         writer.start(clock.now(), time.monotonic())
         stamp = stamp_source(clock)
-        queued = [(stamp(), time.monotonic(), raw) for raw in frames[:WAKE_RECORDS]]
+        queued = frames[:WAKE_RECORDS]
+        stamps = array("q", (stamp() for _ in queued))
+        monos = array("d", (time.monotonic() for _ in queued))
         packs: list[float] = []
         for _ in range(20):
             t0 = time.perf_counter()
-            data = pack(queued)
+            data = pack(list(queued), stamps, monos, [])
             packs.append(time.perf_counter() - t0)
         pack_ns = min(packs) / len(queued) * 1e9
         batch = read_batch(io.BytesIO(b"".join(data)))
@@ -207,13 +217,15 @@ async def main(count: int, rounds: int) -> None:
         writer.write(batch)
         write_us = (time.perf_counter() - t0) / len(queued) * 1e6
         writer.close()
-    b, t, f = min(base), min(tapped), min(full)
+    b, t, f = min(w for w, _ in base), min(w for w, _ in tapped), min(w for w, _ in full)
+    bc, fc = min(c for _, c in base), min(c for _, c in full)
     metric("record_decode_baseline", count / b, "frames/s")
     metric("record_decode_with_tap", count / t, "frames/s")
     metric("record_tap_overhead", (t - b) / b * 100, "%", target=TARGET_OVERHEAD_PCT, below=True)
     metric("record_tap_call", (t - b) / count * 1e9, "ns/frame")
     metric("record_decode_with_tap_and_writer", count / f, "frames/s")
     metric("record_overhead_saturated", (f - b) / b * 100, "%", target=TARGET_OVERHEAD_PCT, below=True)
+    metric("record_overhead_saturated_cpu", (fc - bc) / bc * 100, "% (CPU time of the trading thread)")
     metric("record_pack_cost", pack_ns, "ns/record")
     metric("record_writer_cost", write_us, "us/record")
     metric("record_writer_cpu_at_5k_frames_per_s", write_us * 5_000 / 1e6 * 100, "% of one core (child)")

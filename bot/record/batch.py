@@ -1,6 +1,6 @@
 """The pipe format between `SessionRecorder` and its writer child: one length-prefixed buffer per batch.
 
-A batch is `n` and the payload size (two native uint32), then `n` kind bytes (0 ws, 1 rest), `n` int64
+A batch is `n` (a native uint32), then `n` kind bytes (0 ws, 1 rest), `n` int64
 stamps (nanoseconds since the epoch), `n` float64 monotonic readings, `n` uint32 payload lengths and
 the payloads back to back: a ws payload is the frame's UTF-8 bytes as received, a rest payload the
 record's JSON after its `mono` (`format.rest_tail`, secrets already masked). Both ends run on the
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
@@ -21,7 +20,7 @@ from bot.record.format import rest_tail
 
 WS = 0
 REST = 1
-HEADER = struct.Struct("=II")
+HEADER = struct.Struct("=I")
 PER_RECORD = 1 + 8 + 8 + 4  # kind, stamp, mono, length
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
@@ -46,51 +45,23 @@ def ns_of(when: datetime) -> int:
     return (when - _EPOCH) // _ONE_US * 1000
 
 
-def _where(types: list[type], kind: type) -> Iterator[int]:
-    """Indices of `kind` in `types` (list.index scans in C)."""
-    i = -1
-    while True:
-        try:
-            i = types.index(kind, i + 1)
-        except ValueError:
-            return
-        yield i
-
-
-def pack(batch: Sequence[tuple[Any, Any, Any]]) -> list[bytes]:
-    """The pipe bytes of queued `(stamp, mono, payload)` records, as buffers for `os.writev` (the
-    payloads are not copied here: the kernel copies them into the pipe).
-
-    A stamp is `time.time_ns()` or the Clock's aware datetime; a payload is ws frame bytes (or text,
-    encoded here) or a tuple of `SessionRecorder.rest` arguments (serialised here, masked).
-    """
-    stamps_t, monos, payloads_t = zip(*batch, strict=True)
-    n = len(stamps_t)
-    kinds = bytearray(n)
-    stamps: Sequence[Any] = stamps_t
-    payloads: Sequence[Any] = payloads_t
-    stamp_types = list(map(type, stamps_t))
-    if stamp_types.count(int) != n:
-        stamps = list(stamps_t)
-        for kind in set(stamp_types) - {int}:
-            for i in _where(stamp_types, kind):
-                stamps[i] = ns_of(stamps[i])
-    payload_types = list(map(type, payloads_t))
-    if payload_types.count(bytes) != n:
-        converted = list(payloads_t)
-        for kind in set(payload_types) - {bytes}:
-            for i in _where(payload_types, kind):
-                item = converted[i]
-                if isinstance(item, str):
-                    converted[i] = item.encode("utf-8", "replace")
-                else:
-                    converted[i] = rest_tail(*item).encode("utf-8", "replace")
-                    kinds[i] = REST
-        payloads = converted
+def pack(payloads: list[Any], stamps: array[int], monos: array[float], rest_at: list[int]) -> list[Any]:
+    """The pipe bytes of the queued records, as buffers for `os.writev` (the frames are not copied here:
+    the kernel copies them into the pipe). Payloads are ws frame bytes, and at the `rest_at` indices
+    tuples of `SessionRecorder.rest` arguments, serialised (masked) here, in place."""
+    kinds = bytearray(len(payloads))
+    for i in rest_at:
+        kinds[i] = REST
+        payloads[i] = rest_tail(*payloads[i]).encode("utf-8", "replace")
     lengths = array("I", map(len, payloads))
-    head = HEADER.pack(n, sum(lengths))
-    return [head, bytes(kinds), array("q", stamps).tobytes(), array("d", monos).tobytes(), lengths.tobytes(),
-            *payloads]  # fmt: skip
+    return [
+        HEADER.pack(len(payloads)),
+        kinds,
+        stamps.tobytes(),
+        monos.tobytes(),
+        lengths.tobytes(),
+        *payloads,
+    ]
 
 
 def _read_exactly(stream: IO[bytes], size: int) -> bytes:
@@ -107,13 +78,13 @@ def read_batch(stream: IO[bytes]) -> Batch | None:
         return None
     if len(head) != HEADER.size:
         raise BatchTruncated(f"batch header cut short ({len(head)} bytes)")
-    n, size = HEADER.unpack(head)
-    body = memoryview(_read_exactly(stream, n * PER_RECORD + size))
+    (n,) = HEADER.unpack(head)
+    body = memoryview(_read_exactly(stream, n * PER_RECORD))
     stamps, monos, lengths = array("q"), array("d"), array("I")
     stamps.frombytes(body[n : 9 * n])
     monos.frombytes(body[9 * n : 17 * n])
-    lengths.frombytes(body[17 * n : 21 * n])
-    blob = body[21 * n :]
+    lengths.frombytes(body[17 * n :])
+    blob = memoryview(_read_exactly(stream, sum(lengths)))
     payloads: list[bytes] = []
     at = 0
     for length in lengths:

@@ -1,8 +1,9 @@
 """`SessionRecorder`: records inbound frames and REST exchanges without ever slowing trading down.
 
-The taps (`ws`, `rest`) are synchronous and O(1): they append a small tuple (the Clock's reading,
-see `stamp_source`, time.monotonic() and the raw bytes or the REST call's arguments) to a bounded
-queue and return. When the queue is full the record is dropped and counted (logged once per burst).
+The taps (`ws`, `rest`) are synchronous and O(1): they append the Clock's reading (nanoseconds, see
+`stamp_source`) and time.monotonic() to two arrays and the raw bytes (or the REST call's arguments)
+to a list, a bounded queue, and return. When the queue is full the record is dropped and counted
+(logged once per burst).
 A sender task takes the queue every `flush_interval_s` (sooner when it fills up), packs it into one
 buffer (`batch.pack`) and writes it to a child process (`bot.record.child`) over a pipe; the child
 formats the lines, compresses, writes and flushes them, opening the next `<day>.<n>.jsonl.gz` when
@@ -17,11 +18,10 @@ exits on its own when the parent dies (EOF on its stdin).
 from __future__ import annotations
 
 import time
-from collections import deque
+from array import array
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +42,17 @@ WAKE_RECORDS = 1000  # the sender wakes early once this many wait: a batch fits 
 _LEVELS = frozenset({"debug", "info", "warning", "error", "critical"})
 
 
-def stamp_source(clock: Clock) -> Callable[[], int | datetime]:
-    """What the taps call for a record's Clock reading (the writer turns it into `wall`).
+def stamp_source(clock: Clock) -> Callable[[], int]:
+    """What the taps call for a record's Clock reading, in nanoseconds (the writer renders `wall`).
 
     A `LiveClock` reads the system clock, so `time.time_ns()` is the same instant at a fraction of
     the cost of building a zoned datetime (the writer floors it to microseconds, as `datetime.now`
     does); any other Clock (`SimClock`, `ManualClock`, ...) is asked for its datetime.
     """
-    return time.time_ns if type(clock) is LiveClock else clock.now
+    if type(clock) is LiveClock:
+        return time.time_ns
+    now = clock.now
+    return lambda: ns_of(now())
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,12 @@ class SessionRecorder:
         self._close_timeout_s = close_timeout_s
         self._start_timeout_s = start_timeout_s
         self._stall_timeout_s = stall_timeout_s
-        self._queue: deque[tuple[Any, ...]] = deque()
+        # The queue, one entry per record in each: stamp, mono, payload; and where the REST records are.
+        self._stamps = array("q")
+        self._monos = array("d")
+        self._payloads: list[Any] = []
+        self._rest_at: list[int] = []
+        self._add_stamp, self._add_mono = self._stamps.append, self._monos.append  # bound: per-frame calls
         self._taken = 0  # records handed to the writer so far (accepted = taken + queued)
         self._written = 0  # as reported by the writer process
         self._lost = 0  # accepted, then lost (writer failed, or a batch that could not be packed)
@@ -130,12 +138,16 @@ class SessionRecorder:
     def ws(self, frame: str | bytes) -> None:
         """Record one inbound WebSocket text frame exactly as received, ideally its raw UTF-8 bytes
         (callers skip PING)."""
-        queue = self._queue
-        n = len(queue)
+        payloads = self._payloads
+        n = len(payloads)
         if n >= self._capacity:
             self._drop()
             return
-        queue.append((self._stamp(), _monotonic(), frame))
+        if type(frame) is str:  # the simulator's frames; the socket hands over bytes
+            frame = frame.encode("utf-8", "replace")
+        self._add_stamp(self._stamp())
+        self._add_mono(_monotonic())
+        payloads.append(frame)
         if n == self._wake_at:
             self._wake_writer()
 
@@ -152,13 +164,15 @@ class SessionRecorder:
         error: str | None = None,
     ) -> None:
         """Record one REST exchange when its reply arrived (or failed: status None, error = class name)."""
-        queue = self._queue
-        n = len(queue)
+        payloads = self._payloads
+        n = len(payloads)
         if n >= self._capacity:
             self._drop()
             return
-        queue.append((self._stamp(), _monotonic(), (api_id, path, req, status, latency_ms, cont_yn, next_key,
-                                                     resp, error)))  # fmt: skip
+        self._add_stamp(self._stamp())
+        self._add_mono(_monotonic())
+        self._rest_at.append(n)
+        payloads.append((api_id, path, req, status, latency_ms, cont_yn, next_key, resp, error))
         if n == self._wake_at:
             self._wake_writer()
 
@@ -179,8 +193,8 @@ class SessionRecorder:
     def stats(self) -> RecorderStats:
         """A snapshot of the counters and the files written so far."""
         return RecorderStats(
-            recorded=self._taken + len(self._queue), written=self._written, dropped=self._dropped,
-            queued=len(self._queue), files=tuple(self._paths), bytes_in=self._bytes_in,
+            recorded=self._taken + len(self._payloads), written=self._written, dropped=self._dropped,
+            queued=len(self._payloads), files=tuple(self._paths), bytes_in=self._bytes_in,
         )  # fmt: skip
 
     @property
@@ -200,7 +214,7 @@ class SessionRecorder:
 
     async def flush(self, timeout_s: float = 5.0) -> None:
         """Wait until every record accepted before this call is written and flushed to the file."""
-        target = self._taken + len(self._queue)
+        target = self._taken + len(self._payloads)
         with anyio.fail_after(timeout_s):
             while self._written + self._lost < target and not self._stopped:
                 if self._wake is None or self._progress is None:
@@ -278,15 +292,17 @@ class SessionRecorder:
 
     async def _send(self) -> None:
         """Hand the queued records to the writer process as one batch."""
-        if self._queue and not self._stopped and self._child is not None:
-            batch, self._queue = self._queue, deque()
-            self._taken += len(batch)
+        if self._payloads and not self._stopped and self._child is not None:
+            payloads, stamps, monos, rest_at = self._take()
+            self._taken += len(payloads)
             try:
-                data = pack(batch)
+                data = pack(payloads, stamps, monos, rest_at)
             except Exception as exc:  # a record that cannot be packed must never reach trading
-                log.error("recording_batch_skipped", records=len(batch), error=f"{type(exc).__name__}: {exc}")
-                self._lost += len(batch)
-                self._dropped += len(batch)
+                log.error(
+                    "recording_batch_skipped", records=len(payloads), error=f"{type(exc).__name__}: {exc}"
+                )
+                self._lost += len(payloads)
+                self._dropped += len(payloads)
                 return
             try:
                 with anyio.fail_after(self._stall_timeout_s):
@@ -300,6 +316,13 @@ class SessionRecorder:
                 "recording_drops_ended", dropped=self._dropped - self._burst_from, total=self._dropped
             )
             self._burst_from = None
+
+    def _take(self) -> tuple[list[Any], array[int], array[float], list[int]]:
+        """The queue's contents, leaving it empty."""
+        taken = self._payloads, self._stamps, self._monos, self._rest_at
+        self._payloads, self._stamps, self._monos, self._rest_at = [], array("q"), array("d"), []
+        self._add_stamp, self._add_mono = self._stamps.append, self._monos.append
+        return taken
 
     async def _read_reports(self, child: WriterProcess, scope: anyio.CancelScope) -> None:
         """The writer's reports until it exits; an exit before we asked is a failure."""
@@ -355,10 +378,10 @@ class SessionRecorder:
         """No more records: the taps count everything as dropped from now on."""
         self._stopped = True
         self._capacity = 0
-        self._dropped += len(self._queue)
-        self._taken += len(self._queue)  # accepted, then dropped: flush() waiters must not wait for them
-        self._lost += len(self._queue)
-        self._queue.clear()
+        queued = len(self._take()[0])
+        self._dropped += queued
+        self._taken += queued  # accepted, then dropped: flush() waiters must not wait for them
+        self._lost += queued
         if self._wake is not None:
             self._wake.set()
         self._progressed()

@@ -238,12 +238,13 @@ def test_live_clock_stamps_give_the_same_wall_text_as_the_clock() -> None:
     from datetime import UTC, datetime
 
     from bot.clock import KST, LiveClock
+    from bot.record.batch import ns_of
     from bot.record.format import WallFromNs
     from bot.record.recorder import stamp_source
 
     assert stamp_source(LiveClock()) is time.time_ns
     clock = ManualClock(T0)
-    assert stamp_source(clock)() == T0  # any other clock is asked for its datetime
+    assert stamp_source(clock)() == ns_of(T0)  # any other clock is asked for its datetime
     walls = WallFromNs()
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     for ns in (
