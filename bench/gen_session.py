@@ -22,6 +22,7 @@ import itertools
 import json
 import random
 import sys
+from bisect import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -254,7 +255,8 @@ class SessionGenerator:
                 text = self._vi_frame(second)
             else:
                 count = 1 if roll < 0.82 else 2 if roll < 0.96 else 3
-                picked = rng.choices(symbols, cum_weights=weights, k=count)
+                top = weights[-1]
+                picked = [symbols[bisect(weights, rng.random() * top)] for _ in range(count)]
                 entries = [self._tick_entry(s, second) for s in picked if s.vi_until < second]
                 if not entries:
                     entries = [self._tick_entry(s, second) for s in symbols if s.vi_until < second][:1]
