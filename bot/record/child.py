@@ -2,7 +2,9 @@
 
 Started by `SessionRecorder`; reads batches (`batch.py`) from stdin, writes them with `FileWriter`
 and reports on stdout as JSON lines (structlog events: `recording_opened`, `batch_written` with the
-running counts, `recording_failed`, and its other log events for the parent to log). It exits on
+running counts, `recording_failed`, and its other log events for the parent to log). It runs at a
+lower priority (`NICE`): when CPUs are scarce trading comes first, and the recorder catches up from
+its queue (or drops, counted) rather than slowing the trading process. It exits on
 EOF after closing the gzip stream, so it dies with its parent however the parent ends; SIGINT and
 SIGTERM are ignored (a Ctrl-C or a service stop reaching the whole process group must not cut the
 recording short: the parent's EOF ends it).
@@ -10,6 +12,7 @@ recording short: the parent's EOF ends it).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -24,6 +27,8 @@ import structlog
 from bot.clock import KST
 from bot.record.batch import read_batch
 from bot.record.writer import FileWriter
+
+NICE = 10  # added to the parent's niceness: about a tenth of a contended CPU's share, never starved
 
 
 def _reports(out: TextIO) -> structlog.typing.FilteringBoundLogger:
@@ -76,6 +81,8 @@ def main() -> int:
     """Entry point: stdout becomes the report channel, anything printed by mistake goes to stderr."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
     out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)
     report = _reports(out)
