@@ -91,6 +91,7 @@ async def measure(drops: int, backoff_base: float) -> dict[str, list[float]]:
                 await until(lambda: any(len(s.realtime_conditions) == 2 for s in sim.hub.sessions), within=15)
                 session = sim.hub.sessions[-1]
                 registered, conditions = session.registered(), set(session.realtime_conditions)
+                await anyio.sleep(PACE_LAPSE_S)  # the start-up CNSRREQs' pacing lapses first, too
                 for _ in range(drops):
                     sim.faults.drop_ws()
                     start = time.perf_counter()
