@@ -11,7 +11,10 @@ To run 10M events in under a minute the events are made in-process as domain obj
 `ConditionHit`, `ConditionExit`), not as JSON frames: the feed codec is not the subject here (its
 allocations are per frame and measured by `replay_throughput.py`). Ticks cover 200 symbols, a few
 of which the strategies watch at any time; one event in 500 is a condition insert or delete.
-RSS is read from /proc/self/statm after a full garbage collection; `growth` is end minus the
+After set-up the heap is frozen out of the collector's rounds (`gc.freeze()`, as a daemon may do
+once started; it makes the run ~12 % faster, RSS is unaffected). The clock moves at each block of
+500 events (about a simulated second). RSS is read from
+/proc/self/statm after a full garbage collection; `growth` is end minus the
 figure after a 1M-event warm-up (caches filled), `growth_total` end minus before the first event.
 """
 
@@ -99,42 +102,47 @@ async def soak(total: int, config: Path, seed: int) -> dict[str, float]:
             process, random_ = k.process, rng.random
             n_codes = len(codes)
             out["rss_before"] = rss_mb()
+            gc.freeze()  # the start-up heap (modules, config, plugins) out of the collector's rounds
             start = time.perf_counter()
             now = OPEN
             cum = [0] * n_codes
-            for n in range(total):
-                if n == WARMUP:
+            tops = [len(ladder) - 1 for ladder in ladders]
+            for chunk in range(0, total, CONDITION_EVERY):  # a condition event, then ticks
+                if chunk >= WARMUP and "rss_warm" not in out:
                     out["warmup_s"] = time.perf_counter() - start
                     out["rss_warm"] = rss_mb()
-                if n % step_every == 0 and n:
-                    now = OPEN + timedelta(seconds=n // step_every)
+                second = chunk // step_every
+                if second and OPEN + timedelta(seconds=second) > now:
+                    now = OPEN + timedelta(seconds=second)
                     await _engine.advance(eng, now)
                     await _engine.drain(eng)
-                if n % CONDITION_EVERY == 0:
-                    code = codes[int(random_() * 64)]  # the first 64: real names and some synthetic
-                    if code in members:
-                        members.discard(code)
-                        await process(ConditionExit("0", code, now))
-                    else:
-                        members.add(code)
-                        await process(ConditionHit("0", code, now))
-                    continue
-                r = random_()
-                i = int(r * 1_000_003) % n_codes
-                ladder, j = ladders[i], at[i]
-                if r < 0.3 and j:
-                    j -= 1
-                elif r > 0.7 and j + 1 < len(ladder):
-                    j += 1
-                at[i] = j
-                price = ladder[j]
-                qty = 1 + int(r * 300)
-                cum[i] += qty
-                ask = ladder[j + 1] if j + 1 < len(ladder) else price
-                await process(
-                    Tick(codes[i], now, price, qty if r > 0.5 else -qty, cum[i], 0, 0, price, price, price,
-                         ask, price)
-                )  # fmt: skip
+                code = codes[int(random_() * 64)]  # the first 64: real names and some synthetic
+                if code in members:
+                    members.discard(code)
+                    await process(ConditionExit("0", code, now))
+                else:
+                    members.add(code)
+                    await process(ConditionHit("0", code, now))
+                for _ in range(min(CONDITION_EVERY, total - chunk) - 1):
+                    r = random_()
+                    i = int(r * 1_000_003) % n_codes
+                    j = at[i]
+                    if r < 0.3:
+                        if j:
+                            j -= 1
+                            at[i] = j
+                    elif r > 0.7 and j < tops[i]:
+                        j += 1
+                        at[i] = j
+                    ladder = ladders[i]
+                    price = ladder[j]
+                    qty = 1 + int(r * 300)
+                    cum[i] += qty
+                    ask = ladder[j + 1] if j < tops[i] else price
+                    signed = qty if r > 0.5 else -qty
+                    await process(
+                        Tick(codes[i], now, price, signed, cum[i], 0, 0, price, price, price, ask, price)
+                    )
             await _engine.drain(eng)
             out["elapsed_s"] = time.perf_counter() - start
             out["rss_after"] = rss_mb()
