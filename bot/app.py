@@ -37,7 +37,7 @@ from bot.domain.market import SessionChanged
 from bot.domain.values import Venue
 from bot.engine.kernel import Kernel
 from bot.engine.kernel_types import KernelInput, KernelStats, Reconfigure
-from bot.engine.lifecycle import DaemonStarted, mask_account
+from bot.engine.lifecycle import CALENDAR_WARN_DAYS, DaemonStarted, mask_account
 from bot.engine.market_state import MarketState
 from bot.engine.portfolio import Portfolio
 from bot.engine.risk import RiskGate
@@ -401,10 +401,13 @@ async def run_daemon(
                 account=mask_account(cfg.broker.account_label),
                 strategies=list(strategies),
             )
+            calendar_ends = date(max(guard.sessions.calendar.years), 12, 31)
+            if (calendar_ends - clock.now().date()).days < CALENDAR_WARN_DAYS:
+                log.warning("calendar_ends_soon", last_day=str(calendar_ends), add_to=cfg.market.holiday_file)
             sink(
                 DaemonStarted(
                     cfg.broker.mode, mask_account(cfg.broker.account_label), Venue(cfg.broker.venue),
-                    tuple(strategies), risk.state, clock.now(),
+                    tuple(strategies), risk.state, clock.now(), calendar_ends,
                 )
             )  # fmt: skip
             if ready is not None:

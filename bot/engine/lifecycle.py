@@ -7,7 +7,7 @@ signal arrives), never by trading code. The account is masked (`****1234`) befor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.domain.values import TradingState, Venue
 
@@ -30,6 +30,15 @@ class DaemonStarted:
     strategies: tuple[str, ...]
     state: TradingState
     time: datetime
+    calendar_ends: date | None = None  # the last day the trading calendar covers (no trading after it)
+
+    @property
+    def calendar_days_left(self) -> int | None:
+        """Days until the calendar data runs out (the operator must add next year's closures first)."""
+        return None if self.calendar_ends is None else (self.calendar_ends - self.time.date()).days
+
+
+CALENDAR_WARN_DAYS = 31  # from December on, the start-up notice says next year's closures are missing
 
 
 @dataclass(frozen=True, slots=True)

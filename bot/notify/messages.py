@@ -32,7 +32,7 @@ from bot.engine.kernel_types import (
     StateChanged,
     StrategyDisabled,
 )
-from bot.engine.lifecycle import DaemonStarted, DaemonStopping
+from bot.engine.lifecycle import CALENDAR_WARN_DAYS, DaemonStarted, DaemonStopping
 from bot.notify.kinds import KINDS as KINDS
 from bot.report.model import EndOfDayReport
 
@@ -260,18 +260,21 @@ class Describer:
     def _lifecycle(self, event: object, t: datetime | None) -> Notice | None:
         """Start-up, shutdown and the operator's flatten."""
         if isinstance(event, DaemonStarted):
+            left = event.calendar_days_left
+            short = left is not None and left < CALENDAR_WARN_DAYS
+            fields: tuple[tuple[str, str], ...] = (
+                ("모드", event.mode),
+                ("계좌", event.account),
+                ("시장", str(event.venue)),
+                ("전략", ", ".join(event.strategies) or "없음"),
+                ("상태", str(event.state)),
+            )
+            if event.calendar_ends is not None:
+                note = " — 다음 해 휴장일을 holiday_file에 추가하세요" if short else ""
+                fields += (("거래 달력", f"{event.calendar_ends:%Y-%m-%d}까지{note}"),)
+            calm = event.state is TradingState.ACTIVE and not short
             return Notice(
-                "lifecycle",
-                Severity.INFO if event.state is TradingState.ACTIVE else Severity.WARNING,
-                f"봇 시작 ({event.mode})",
-                (
-                    ("모드", event.mode),
-                    ("계좌", event.account),
-                    ("시장", str(event.venue)),
-                    ("전략", ", ".join(event.strategies) or "없음"),
-                    ("상태", str(event.state)),
-                ),
-                t,
+                "lifecycle", Severity.INFO if calm else Severity.WARNING, f"봇 시작 ({event.mode})", fields, t
             )
         if isinstance(event, DaemonStopping):
             return Notice("lifecycle", Severity.WARNING, "봇 종료", (("사유", event.reason),), t)

@@ -182,3 +182,22 @@ def test_feed_storm_and_flatten_notices() -> None:
     assert clean.severity == Severity.WARNING
     assert {"lifecycle", "feed_storm", "flatten"} <= KINDS
     assert summary_line([storm, flat, clean]) == "재연결 반복 1건, 전량 청산 2건"
+
+
+def test_startup_notice_warns_when_the_trading_calendar_runs_out_within_a_month() -> None:
+    """From December the start-up notice is a warning that names the last covered day."""
+    from datetime import date
+
+    from bot.clock import kst
+    from bot.domain.values import TradingState, Venue
+    from bot.engine.lifecycle import DaemonStarted
+
+    d = Describer(name_of)
+    late = d(DaemonStarted("live", "****1234", Venue.KRX, ("orb",), TradingState.ACTIVE,
+                           kst(2026, 12, 2, 8, 0), date(2026, 12, 31)))  # fmt: skip
+    early = d(DaemonStarted("live", "****1234", Venue.KRX, ("orb",), TradingState.ACTIVE,
+                            kst(2026, 11, 20, 8, 0), date(2026, 12, 31)))  # fmt: skip
+    assert late is not None and early is not None
+    assert late.severity is Severity.WARNING and early.severity is Severity.INFO
+    assert ("거래 달력", "2026-12-31까지 — 다음 해 휴장일을 holiday_file에 추가하세요") in late.fields
+    assert ("거래 달력", "2026-12-31까지") in early.fields
