@@ -28,7 +28,7 @@ from bot.clock import KST
 from bot.record.batch import read_batch
 from bot.record.writer import FileWriter
 
-NICE = 10  # added to the parent's niceness: about a tenth of a contended CPU's share, never starved
+NICE = 19  # the lowest priority: a contended CPU gives it ~1.5% (CFS weights), an idle one all of it
 
 
 def _reports(out: TextIO) -> structlog.typing.FilteringBoundLogger:

@@ -1,11 +1,14 @@
 """`SessionRecorder`: records inbound frames and REST exchanges without ever slowing trading down.
 
 The taps (`ws`, `rest`) are synchronous and O(1): they append the Clock's reading (nanoseconds, see
-`stamp_source`) and time.monotonic() to two arrays and the raw bytes (or the REST call's arguments)
-to a list, a bounded queue, and return. When the queue is full the record is dropped and counted
-(logged once per burst).
-A sender task takes the queue every `flush_interval_s` (sooner when it fills up), packs it into one
-buffer (`batch.pack`) and writes it to a child process (`bot.record.child`) over a pipe; the child
+`stamp_source`) to an array and the raw bytes (or the REST call's arguments) to a list, a bounded
+queue, and return. With a `LiveClock` that reading is `time.time_ns()` and a record's `mono` is
+derived from it with the wall-minus-monotonic offset read when its batch is packed (within
+`flush_interval_s`; exact unless the system clock is adjusted in between): one clock read per frame.
+Other clocks (simulated time) add a `time.monotonic()` reading per record. When the queue is full
+the record is dropped and counted (logged once per burst).
+A sender task takes the queue every `flush_interval_s` (sooner when it fills up), packs it
+(`batch.pack`) and writes it to a child process (`bot.record.child`) over a pipe; the child
 formats the lines, compresses, writes and flushes them, opening the next `<day>.<n>.jsonl.gz` when
 the KST date of the stamps changes, and reports back what it wrote. So the trading process never
 formats, encodes or compresses a frame. A dead or stalled child, or a failing disk, turns recording
@@ -112,7 +115,9 @@ class SessionRecorder:
         self._monos = array("d")
         self._payloads: list[Any] = []
         self._rest_at: list[int] = []
-        self._add_stamp, self._add_mono = self._stamps.append, self._monos.append  # bound: per-frame calls
+        self._live = type(clock) is LiveClock  # mono derived from the wall stamp (see module doc)
+        self._add_stamp = self._stamps.append  # bound: the taps run per frame
+        self._add_mono = None if self._live else self._monos.append
         self._taken = 0  # records handed to the writer so far (accepted = taken + queued)
         self._written = 0  # as reported by the writer process
         self._lost = 0  # accepted, then lost (writer failed, or a batch that could not be packed)
@@ -146,7 +151,8 @@ class SessionRecorder:
         if type(frame) is str:  # the simulator's frames; the socket hands over bytes
             frame = frame.encode("utf-8", "replace")
         self._add_stamp(self._stamp())
-        self._add_mono(_monotonic())
+        if self._add_mono is not None:
+            self._add_mono(_monotonic())
         payloads.append(frame)
         if n == self._wake_at:
             self._wake_writer()
@@ -170,7 +176,8 @@ class SessionRecorder:
             self._drop()
             return
         self._add_stamp(self._stamp())
-        self._add_mono(_monotonic())
+        if self._add_mono is not None:
+            self._add_mono(_monotonic())
         self._rest_at.append(n)
         payloads.append((api_id, path, req, status, latency_ms, cont_yn, next_key, resp, error))
         if n == self._wake_at:
@@ -296,7 +303,8 @@ class SessionRecorder:
             payloads, stamps, monos, rest_at = self._take()
             self._taken += len(payloads)
             try:
-                data = pack(payloads, stamps, monos, rest_at)
+                offset = time.time_ns() - time.monotonic_ns() if self._live else None
+                data = pack(payloads, stamps, monos if offset is None else offset, rest_at)
             except Exception as exc:  # a record that cannot be packed must never reach trading
                 log.error(
                     "recording_batch_skipped", records=len(payloads), error=f"{type(exc).__name__}: {exc}"
@@ -321,7 +329,8 @@ class SessionRecorder:
         """The queue's contents, leaving it empty."""
         taken = self._payloads, self._stamps, self._monos, self._rest_at
         self._payloads, self._stamps, self._monos, self._rest_at = [], array("q"), array("d"), []
-        self._add_stamp, self._add_mono = self._stamps.append, self._monos.append
+        self._add_stamp = self._stamps.append
+        self._add_mono = None if self._live else self._monos.append
         return taken
 
     async def _read_reports(self, child: WriterProcess, scope: anyio.CancelScope) -> None:

@@ -259,20 +259,23 @@ def test_live_clock_stamps_give_the_same_wall_text_as_the_clock() -> None:
 
 
 async def test_live_clock_records_carry_the_arrival_wall_time(tmp_path: Path) -> None:
-    """With a LiveClock each record's wall is the system time when the tap was called."""
+    """With a LiveClock each record's wall is the system time when the tap was called, and its mono the
+    monotonic time then."""
     from datetime import datetime
 
     from bot.clock import KST, LiveClock
 
     rec = SessionRecorder(LiveClock(), directory=tmp_path)
     async with rec.running():
-        before = datetime.now(KST)
+        before, mono_before = datetime.now(KST), time.monotonic()
         rec.ws(TICK)
         rec.rest("ka10001", "/api/dostk/stkinfo", b"{}", 200, 1.0, "N", "", b"{}")
-        after = datetime.now(KST)
+        after, mono_after = datetime.now(KST), time.monotonic()
     assert rec.path is not None
     _, ws, rest = _lines(rec.path)
     for record in (ws, rest):
         assert before <= datetime.fromisoformat(record["wall"]) <= after
         assert record["wall"].endswith("+09:00") and len(record["wall"]) == 32
+        # mono is derived from the wall stamp: exact but for clock adjustments within the batch (<1 ms)
+        assert mono_before - 0.001 <= record["mono"] <= mono_after + 0.001
     assert ws["frame"] == TICK
