@@ -11,6 +11,7 @@ is installed); nothing in `bot/` imports it.
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ class Engine:
     timers: Timers
     guard: SessionGuard
     store: Store
-    published: list[object]
+    published: Counter[str]  # published events by type (counted, not kept: a sink keeps no history)
     kernel_inbox: Any
     dry_events: Any
     next_phase: Any = None  # the market's next phase transition (MarketSessions.next_transition)
@@ -84,7 +85,7 @@ async def engine(
     guard = SessionGuard.from_config(cfg.market, safety_margin_s=cfg.market.order_safety_margin_s)
     risk = RiskGate(cfg.risk, strategies, guard, market)
     costs = CostModel(TaxSchedule.shipped())
-    published: list[object] = []
+    published: Counter[str] = Counter()
     async with Store.open(journal) as store, anyio.create_task_group() as tg:
         dry = DryRunBroker(clock, cash, costs=costs, event_buffer=100_000)
         inbox_send, inbox = anyio.create_memory_object_stream[KernelInput](100_000)
@@ -92,7 +93,8 @@ async def engine(
         router = Router(dry, store, clock, inbox_send.clone(), max_in_flight=64)
         kernel = Kernel(
             clock=clock, store=store, broker=dry, router=router, risk=risk, portfolio=portfolio,
-            market=market, timers=timers, costs=costs, feed=NoFeed(), sink=published.append,
+            market=market, timers=timers, costs=costs, feed=NoFeed(),
+            sink=lambda event: published.update((type(event).__name__,)),
             local_fills=dry, venue=Venue(cfg.broker.venue),
         )  # fmt: skip
         for i, strat in enumerate(cfg.strategy):
