@@ -251,6 +251,7 @@ class KiwoomSocket:
         self._ran = True
         started = ever_up = feed_up = auth_reported = False
         attempt = 0
+        lasted = 0.0
 
         def on_up() -> None:
             nonlocal started
@@ -274,9 +275,11 @@ class KiwoomSocket:
                     reason, kicked = "kicked", str(exc) or "R10001"
                 else:
                     attempt = 0
+                    began = anyio.current_time()
                     if await self._serve(conn, emit_resynced=ever_up, on_up=on_up):
                         ever_up = feed_up = True
                         auth_reported = False
+                    lasted = anyio.current_time() - began
                     reason, kicked = conn.drop_reason, conn.kick_message
                     if kicked is not None:
                         reason = "kicked"
@@ -290,7 +293,11 @@ class KiwoomSocket:
                     await self._emit(SessionKickedEvent(kicked, self._clock.now()))
                     return
                 attempt += 1
-                await anyio.sleep(self._backoff(attempt))
+                # A session that had been up a while and then dropped is retried at once (the feed is
+                # blind until it is back); any further failure, or a session that dies young, backs off.
+                steady = lasted >= self._settings.steady_after_s
+                if not (attempt == 1 and steady and reason in ("dropped", "heartbeat", "stale")):
+                    await anyio.sleep(self._backoff(attempt))
         finally:
             self._stopped = True
             self._up.set()

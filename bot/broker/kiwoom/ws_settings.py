@@ -23,6 +23,9 @@ class WsSettings:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     backoff_jitter: float = 0.25  # ± fraction of the delay
+    # A session up at least this long that drops is retried at once (the feed is blind until it is
+    # back); one that dies younger, and every failed attempt, backs off.
+    steady_after_s: float = 5.0
     login_attempts: int = 3  # token refusals retried with a fresh token per connect
     condition_pace_s: float = 1.0  # CNSRREQ spacing (OCX-era rule, kept to be safe, §8)
     max_condition_pages: int = 500

@@ -317,3 +317,19 @@ async def test_heartbeat_drop_r10002_reconnects_normally() -> None:
     assert [type(e).__name__ for e in seen] == ["FeedDown", "FeedResynced"]
     assert seen[0].reason == "heartbeat" and len(connections) == 2
     assert all("SYSTEM" not in f for conn in connections for f in conn)
+
+
+@pytest.mark.anyio
+async def test_a_steady_session_that_drops_is_retried_at_once(make_sim: SimFactory) -> None:
+    """A session up longer than steady_after_s reconnects without the backoff; a young one waits for it."""
+    for steady_after_s, quick in ((0.05, True), (30.0, False)):
+        settings = replace(FAST, backoff_base_s=0.8, backoff_cap_s=0.8, backoff_jitter=0.0,
+                           steady_after_s=steady_after_s)  # fmt: skip
+        async with make_sim(clock=manual_clock()) as (sim, ep), running(sim, ep, settings) as s:
+            await s.sock.subscribe(["005930"], ["0B"])
+            await anyio.sleep(0.1)  # the session's age (real time is what the rule measures)
+            dropped = anyio.current_time()
+            sim.faults.drop_ws()
+            await wait_for(lambda: s.of(FeedResynced), within=5)
+            took = anyio.current_time() - dropped
+            assert (took < 0.5) if quick else (took >= 0.8), (steady_after_s, took)
