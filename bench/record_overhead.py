@@ -12,7 +12,9 @@ frames as a socket reader would:
 - saturated: decode + tap with the real recorder running: its sender packs batches and pipes them to
   the writer process, which formats, gzips and writes them on another core.
 `record_pack_cost` is the parent's per-record share of the sender's work; `record_writer_cost` the
-writer process's per-record work (its CPU, not the trading process's).
+writer process's per-record work (its CPU, not the trading process's). The `_cpu` figures are the
+trading thread's (process's, for the pipeline) CPU time instead of wall time: on a shared machine
+they show what recording costs the trading process itself when other load distorts the wall figures.
 Then the full pipeline (bench/replay_throughput.py's decode + kernel + strategies + risk + dry-run +
 SQLite) without and with recording. Prints one line per metric; nothing is asserted.
 """
@@ -88,9 +90,9 @@ def make_frames(count: int, seed: int = 1) -> list[bytes]:
             "1313": "12345", "1314": "+0", "1315": "0", "1316": "0", "620": "70120", "9081": "1",
         }  # fmt: skip
         body = ",".join(f'"{k}":"{v}"' for k, v in values.items())
-        frames.append(
-            f'{{"trnm":"REAL","data":[{{"type":"0B","name":"주식체결","item":"{code}","values":{{{body}}}}}]}}'.encode()
-        )
+        entry = f'{{"type":"0B","name":"주식체결","item":"{code}","values":{{{body}}}}}'
+        text = f'{{"trnm":"REAL","data":[{entry}]}}'
+        frames.append(text.encode())  # the bytes websockets hands the socket (recv(decode=False))
     return frames
 
 

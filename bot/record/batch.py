@@ -3,10 +3,10 @@
 A batch is a header (`n` records; whether monotonic readings follow; the wall-minus-monotonic offset
 in ns otherwise), then `n` kind bytes (0 ws, 1 rest), `n` int64 stamps (nanoseconds since the epoch),
 `n` float64 monotonic readings (or none: each is the stamp minus the offset), `n` uint32 payload
-lengths and the payloads back to back: a ws payload is the frame's UTF-8 bytes as received, a rest payload the
-record's JSON after its `mono` (`format.rest_tail`, secrets already masked). Both ends run on the
-same machine, so native byte order is used. Packing is a handful of C-level passes over the batch:
-the parent's cost per record stays far below a frame's decode.
+lengths and the payloads back to back: a ws payload is the frame's UTF-8 bytes as received, a rest
+payload the record's JSON after its `mono` (`format.rest_tail`, secrets already masked). Both ends
+run on the same machine, so native byte order is used. Packing is a few C-level passes over the
+batch and no copy of the frames: the parent's cost per record stays far below a frame's decode.
 """
 
 from __future__ import annotations
