@@ -333,6 +333,8 @@ async def run_daemon(
                 stale_after_s=cfg.broker.stale_after_s,
                 backoff_base_s=cfg.broker.reconnect_base_s,
                 backoff_cap_s=cfg.broker.reconnect_cap_s,
+                steady_after_s=cfg.broker.reconnect_steady_s,
+                condition_pace_s=cfg.broker.condition_pace_s,
             ),
             recorder=recorder,
         )

@@ -114,6 +114,10 @@ class BrokerConfig(_Model):
     startup_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     reconnect_base_s: float = Field(default=0.5, gt=0)
     reconnect_cap_s: float = Field(default=30.0, gt=0)
+    # A session up at least this long that drops is retried at once, without the back-off.
+    reconnect_steady_s: float = Field(default=5.0, gt=0)
+    # Spacing of condition-search requests (CNSRREQ), also when resubscribing after a reconnect.
+    condition_pace_s: float = Field(default=1.0, ge=0, le=10)
 
     @field_validator("rest_url")
     @classmethod
