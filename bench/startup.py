@@ -2,8 +2,8 @@
 
     uv run python bench/startup.py [--runs 3] [--rate 5] [--quick]
 
-The loopback simulator runs in this process holding 32 positions (every symbol it lists; the
-brief asks for 50, the simulator's universe has 32) and 20 open orders placed "from HTS" through
+The loopback simulator runs in this process holding 50 positions (its 32 well-known symbols plus 18
+synthetic listings, `SimSettings.extra_listings`) and 20 open orders placed "from HTS" through
 its fault API (`inject_external_order`), so the daemon's startup reconciliation pages through
 kt00018 holdings and ka10075 open orders and adopts every difference. Each run starts
 `python -m bot run --config FILE` (paper mode aimed at the simulator, fresh state directory) as a
@@ -129,7 +129,9 @@ async def one_run(command: list[str], ep: SimEndpoints, rate: float) -> float:
 
 async def measure(runs: int, rate: float) -> dict[str, list[float]]:
     """READY times for `python -m bot` and `uv run kiwoom-bot`, against one seeded simulator."""
-    settings = SimSettings(seed=1, start=kst(2026, 11, 20, 9, 10), rest_rate_per_s=max(rate, 5.0) * 2)
+    settings = SimSettings(
+        seed=1, start=kst(2026, 11, 20, 9, 10), rest_rate_per_s=max(rate, 5.0) * 2, extra_listings=18
+    )
     sim = Simulator(settings)
     out: dict[str, list[float]] = {"python": [], "uv": []}
     async with sim.serve() as ep:

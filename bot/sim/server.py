@@ -39,6 +39,7 @@ from bot.sim.trs_account import account_number, deposit, fills, holdings, open_o
 from bot.sim.trs_auth import issue_token, revoke_token
 from bot.sim.trs_info import order_book, stock_info
 from bot.sim.trs_orders import make_order_handlers
+from bot.sim.universe import LISTINGS, synthetic_listings
 from bot.sim.ws import websocket_endpoint
 
 log = structlog.get_logger(__name__)
@@ -92,7 +93,8 @@ class Simulator:
         self.settings = settings if settings is not None else SimSettings()
         self.clock: Clock = clock if clock is not None else SimClock(self.settings.start, self.settings.speed)
         self.stats = SimStats()
-        self.market = Market(self.settings.seed, self.clock.now())
+        listings = LISTINGS + synthetic_listings(self.settings.extra_listings)
+        self.market = Market(self.settings.seed, self.clock.now(), listings)
         self.conditions = ConditionBook(self.market)
         self.exchange = Exchange(self.market, self.settings.cash_krw)
         self.tokens = TokenBook(self.settings.token_lifetime_s)

@@ -40,6 +40,7 @@ class SimSettings:
     max_realtime_conditions: int = 10
     max_reg_items: int = 100
     ping_before_login_ack: bool = True
+    extra_listings: int = 0  # synthetic calm symbols beyond the well-known ones (load tests)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None:
@@ -67,6 +68,8 @@ class SimSettings:
         if self.rate_limit_style not in ("rc5", "http429"):
             style = self.rate_limit_style
             raise ValueError(f"SimSettings.rate_limit_style must be 'rc5' or 'http429', got {style!r}")
+        if not 0 <= self.extra_listings <= 9_999:
+            raise ValueError(f"SimSettings.extra_listings must be 0-9999, got {self.extra_listings}")
         if self.cash_krw < 0:
             raise ValueError(f"SimSettings.cash_krw must be >= 0, got {self.cash_krw}")
         if len(self.account_no) != 10 or not self.account_no.isdigit():

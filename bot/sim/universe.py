@@ -72,3 +72,14 @@ LISTINGS: tuple[Listing, ...] = (
     _l("114800", "KODEX 인버스", 3_285, kind=InstrumentKind.ETF, liveliness=0, shares_m=300),
     _l("252670", "KODEX 200선물인버스2X", 1_487, kind=InstrumentKind.ETF, shares_m=900),
 )
+
+
+def synthetic_listings(count: int) -> tuple[Listing, ...]:
+    """`count` extra calm KOSDAQ listings (codes 900001…, names 시뮬종목001…) for load tests that need
+    more symbols than the well-known ones, e.g. reconciling 50 holdings at start-up."""
+    if not 0 <= count <= 9_999:
+        raise ValueError(f"synthetic listings: expected 0-9999, got {count}")
+    return tuple(
+        _l(f"9{n:05d}", f"시뮬종목{n:03d}", 5_000 + 250 * (n % 40), "KOSDAQ", liveliness=0, shares_m=20)
+        for n in range(1, count + 1)
+    )

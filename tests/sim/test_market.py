@@ -180,3 +180,16 @@ def test_next_day_uses_the_close_as_base() -> None:
     market.step(kst(2026, 11, 23, 8, 0))
     s = market.symbol("005930")
     assert s.base == close and s.open == 0 and s.cum_vol == 0
+
+
+def test_extra_listings_add_calm_synthetic_symbols_on_the_tick_grid() -> None:
+    """SimSettings.extra_listings adds that many named symbols after the well-known ones."""
+    from bot.market.ticks import is_on_tick
+    from bot.sim import SimSettings, Simulator
+    from bot.sim.universe import LISTINGS
+
+    sim = Simulator(SimSettings(extra_listings=18))
+    codes = list(sim.market.codes)
+    assert len(codes) == len(LISTINGS) + 18 and codes[-1] == "900018"
+    assert sim.market.name("900001") == "시뮬종목001"
+    assert all(is_on_tick(sim.market.last_price(c)) for c in codes[-18:])
