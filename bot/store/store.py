@@ -163,7 +163,7 @@ class Store(JournalQueries):
         async def op(conn: aiosqlite.Connection) -> None:
             await writes.insert_intent(conn, record, created, trade_date)
 
-        await self._writer.submit(op, label=f"insert_intent {record.intent_id}", batchable=False)
+        await self._writer.submit(op, label=f"insert_intent {record.intent_id}", batchable=False, direct=True)
 
     async def transition_intent(
         self,
@@ -189,7 +189,7 @@ class Store(JournalQueries):
         async def op(conn: aiosqlite.Connection) -> None:
             await writes.transition_intent(conn, intent_id, state, when, order_no, detail)
 
-        await self._writer.submit(op, label=f"transition_intent {intent_id}", batchable=True)
+        await self._writer.submit(op, label=f"transition_intent {intent_id}", batchable=True, direct=True)
 
     async def apply_fill(self, fill: Fill, *, new_state: IntentState | None = None) -> bool:
         """Apply a broker fill exactly once; False if `(trade date, order_no, fill_no)` was already recorded.
@@ -207,7 +207,7 @@ class Store(JournalQueries):
             return await writes.apply_fill(conn, fill, state, when, trade_date)
 
         label = f"apply_fill {fill.order_no}/{fill.fill_no}"
-        return await self._writer.submit(op, label=label, batchable=True)
+        return await self._writer.submit(op, label=label, batchable=True, direct=True)
 
     async def append_journal(
         self,
@@ -227,7 +227,9 @@ class Store(JournalQueries):
         async def op(conn: aiosqlite.Connection) -> None:
             await writes.insert_journal(conn, entry)
 
-        await self._writer.submit(op, label=f"append_journal {kind}", batchable=True, isolated=False)
+        await self._writer.submit(
+            op, label=f"append_journal {kind}", batchable=True, isolated=False, direct=True
+        )
 
     async def set_trading_state(
         self, state: TradingState, reason: str, by: str, *, time: datetime
@@ -241,7 +243,9 @@ class Store(JournalQueries):
         async def op(conn: aiosqlite.Connection) -> TradingStateRecord:
             return await writes.set_trading_state(conn, new_state, reason, by, when)
 
-        return await self._writer.submit(op, label=f"set_trading_state {new_state.value}", batchable=True)
+        return await self._writer.submit(
+            op, label=f"set_trading_state {new_state.value}", batchable=True, direct=True
+        )
 
     async def adjust_position(
         self, strategy: str, code: str, *, qty: int, avg_price: int, time: datetime, reason: str
@@ -257,7 +261,9 @@ class Store(JournalQueries):
         async def op(conn: aiosqlite.Connection) -> PositionRow:
             return await writes.adjust_position(conn, strategy, code, qty, avg_price, when, reason)
 
-        return await self._writer.submit(op, label=f"adjust_position {strategy}/{code}", batchable=True)
+        return await self._writer.submit(
+            op, label=f"adjust_position {strategy}/{code}", batchable=True, direct=True
+        )
 
     async def save_daily_report(
         self, trade_date: date, body: Mapping[str, Any], *, time: datetime, source: str
@@ -276,4 +282,4 @@ class Store(JournalQueries):
         async def op(conn: aiosqlite.Connection) -> None:
             await writes.upsert_report(conn, day, created, source, text)
 
-        await self._writer.submit(op, label=f"save_daily_report {day}", batchable=True)
+        await self._writer.submit(op, label=f"save_daily_report {day}", batchable=True, direct=True)

@@ -16,12 +16,21 @@ deadline gets `StoreTimeout` and the command is withdrawn (never written later).
 written (the journal is lossless); a queued intent is then written but never sent, and startup
 reconciliation finds it unsent. Another connection holding the write lock past `busy_timeout`
 (SQLITE_BUSY) counts as a storage failure too: halting is the safe answer to a journal we cannot write.
+
+Latency: aiosqlite runs every statement on its connection thread, one thread round trip each (a
+queue put, a thread wake-up, a loop wake-up), so an intent (BEGIN, two INSERTs, COMMIT) paid four
+and a fill nine, each one a chance to wait for a busy CPU. A command submitted with `direct=True`
+promises its op only awaits the connection's `execute` / `execute_fetchall` (every `Store` write
+does); a batch of such commands runs whole — BEGIN, the ops, COMMIT and its fsync — as ONE call on
+the connection thread, the ops answered synchronously by `_DirectConnection`. Anything else (an op
+that waits on something, a test's op) runs statement by statement as before.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -50,6 +59,41 @@ class WriterStats:
     largest_batch: int = 0
 
 
+class _DirectConnection:
+    """The part of aiosqlite's Connection that `Store` ops use, answered at once on the connection thread."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self._raw = raw
+
+    async def execute(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """Run one statement now (we are on the connection's own thread)."""
+        return self._raw.execute(sql, tuple(parameters))
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
+        """Run one query now and return its rows."""
+        return self._raw.execute(sql, tuple(parameters)).fetchall()
+
+
+def _run_now(step: Awaitable[T]) -> T:
+    """Drive an op that never suspends (it only awaits `_DirectConnection`) to its result, synchronously."""
+    if not isinstance(step, Coroutine):
+        raise TypeError(f"a direct journal op must be a coroutine, got {type(step).__name__}")
+    try:
+        step.send(None)
+    except StopIteration as stop:
+        return cast(T, stop.value)
+    step.close()
+    raise RuntimeError("a direct journal op awaited something other than its connection")
+
+
+def _thread_runner(conn: aiosqlite.Connection) -> Callable[..., Awaitable[Any]] | None:
+    """aiosqlite's way to run a function on the connection's thread (`_execute`), if this version has it."""
+    runner = getattr(conn, "_execute", None)
+    return runner if callable(runner) and hasattr(conn, "_conn") else None
+
+
 class _Command:
     """One queued write and the slot its outcome is delivered to."""
 
@@ -57,6 +101,7 @@ class _Command:
         "abandoned",
         "batchable",
         "control",
+        "direct",
         "done",
         "error",
         "isolated",
@@ -66,12 +111,15 @@ class _Command:
         "started",
     )
 
-    def __init__(self, op: Op, label: str, *, batchable: bool, isolated: bool, control: bool) -> None:
+    def __init__(
+        self, op: Op, label: str, *, batchable: bool, isolated: bool, control: bool, direct: bool = False
+    ) -> None:
         self.op = op
         self.label = label
         self.batchable = batchable
         self.isolated = isolated
         self.control = control
+        self.direct = direct
         self.done = anyio.Event()
         self.started = False
         self.abandoned = False
@@ -82,6 +130,18 @@ class _Command:
         self.result = result
         self.error = error
         self.done.set()
+
+
+Outcome = tuple[_Command, object, BaseException | None]
+
+
+@dataclass(slots=True)
+class _Done:
+    """What a transaction run on the connection thread came to."""
+
+    outcomes: list[Outcome]
+    error: Exception | None
+    committed: bool
 
 
 class Writer:
@@ -109,6 +169,10 @@ class Writer:
         self._failure: StoreFailed | None = None
         self._failed_event = anyio.Event()
         self._closed = False
+        self._in_thread = _thread_runner(conn)
+        # `started`/`abandoned` are decided under this lock: a direct batch claims its commands on the
+        # connection thread once BEGIN IMMEDIATE holds the write lock, while a caller may time out.
+        self._claim = threading.Lock()
         self.stats = WriterStats()
 
     @property
@@ -130,20 +194,26 @@ class Writer:
         batchable: bool,
         isolated: bool = True,
         control: bool = False,
+        direct: bool = False,
     ) -> T:
-        """Queue `op`, wait for its transaction to commit, and return its result (or raise its error)."""
+        """Queue `op`, wait for its transaction to commit, and return its result (or raise its error).
+
+        `direct=True` promises that `op` awaits nothing but the connection's `execute` and
+        `execute_fetchall`: its transaction then runs in one call on the connection thread.
+        """
         if self._failure is not None and not control:
             raise StoreFailed(f"{label} refused: the journal is failed ({self._failure})")
         if self._closed:
             raise StoreFailed(f"{label} refused: the journal is closed")
-        cmd = _Command(op, label, batchable=batchable, isolated=isolated, control=control)
+        cmd = _Command(op, label, batchable=batchable, isolated=isolated, control=control, direct=direct)
         try:
             with anyio.fail_after(self._timeout):
                 await self._send.send(cmd)
                 await cmd.done.wait()
         except TimeoutError:
-            if not cmd.started:
-                cmd.abandoned = True
+            with self._claim:
+                withdrawn = cmd.abandoned = not cmd.started
+            if withdrawn:
                 raise StoreTimeout(
                     f"{label} waited {self._timeout:g}s for the journal writer and was withdrawn; "
                     "nothing was written"
@@ -212,7 +282,10 @@ class Writer:
             for cmd in live:
                 cmd.finish(error=StoreFailed(f"{cmd.label} refused: the journal is failed ({self._failure})"))
             return
-        await self._run_transaction(live)
+        if self._in_thread is not None and all(cmd.direct for cmd in live):
+            await self._run_transaction_in_thread(self._in_thread, live)
+        else:
+            await self._run_transaction(live)
 
     async def _run_control(self, cmd: _Command) -> None:
         cmd.started = True
@@ -270,6 +343,29 @@ class Writer:
         for cmd, result, conflict in outcomes:
             cmd.finish(result, conflict)
 
+    async def _run_transaction_in_thread(
+        self, in_thread: Callable[..., Awaitable[Any]], live: list[_Command]
+    ) -> None:
+        """`_run_transaction` for direct commands: the whole transaction is one connection-thread call."""
+        try:
+            raw = self._conn._conn  # aiosqlite's sqlite3 connection, used on its thread only
+            done: _Done = await in_thread(_transaction_now, raw, live, self._claim)
+        except Exception as exc:  # the connection thread itself is gone (closed connection)
+            done = _Done([], exc, committed=False)
+        if done.error is not None:
+            failure = StoreFailed(f"journal write failed and was rolled back ({describe(done.error)})")
+            self._fail(failure, done.error)
+            for cmd in live:
+                if not cmd.done.is_set():
+                    cmd.finish(error=StoreFailed(f"{cmd.label} not written: {describe(done.error)}"))
+            return
+        if done.committed:
+            self.stats.transactions += 1
+            self.stats.commands += len(done.outcomes)
+            self.stats.largest_batch = max(self.stats.largest_batch, len(done.outcomes))
+        for cmd, result, conflict in done.outcomes:
+            cmd.finish(result, conflict)
+
     def _fail(self, failure: StoreFailed, cause: BaseException | None = None) -> None:
         if self._failure is None:
             self._failure = failure
@@ -301,3 +397,52 @@ class Writer:
         except sqlite3.Error as exc:
             log.error("store_close_failed", path=str(self._path), error=describe(exc))
         log.info("store_closed", path=str(self._path))
+
+
+def _rollback_now(raw: sqlite3.Connection) -> None:
+    try:
+        raw.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass  # "no transaction is active": SQLite rolled back by itself (e.g. after SQLITE_FULL)
+
+
+def _transaction_now(raw: sqlite3.Connection, batch: list[_Command], claim: threading.Lock) -> _Done:
+    """BEGIN, every op, COMMIT, synchronously on the connection thread, by the rules of `_run_transaction`.
+
+    A command counts as started only once BEGIN IMMEDIATE holds the write lock (claimed under
+    `claim`): a caller whose deadline passed while we waited for the lock has withdrawn it.
+    """
+    conn = cast(aiosqlite.Connection, _DirectConnection(raw))
+    outcomes: list[Outcome] = []
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+        with claim:
+            for cmd in batch:
+                cmd.started = not cmd.abandoned
+        live = [cmd for cmd in batch if cmd.started]
+        grouped = len(live) > 1
+        for cmd in live:
+            savepoint = grouped and cmd.isolated
+            if savepoint:
+                raw.execute("SAVEPOINT command")
+            try:
+                result: object = _run_now(cmd.op(conn))
+            except (JournalConflict, sqlite3.IntegrityError) as exc:
+                error = exc if isinstance(exc, JournalConflict) else JournalConflict(f"{cmd.label}: {exc}")
+                if not savepoint:
+                    if grouped:
+                        raise  # an op marked not isolated may not conflict: fail the transaction
+                    _rollback_now(raw)
+                    return _Done([(cmd, None, error)], None, committed=False)
+                raw.execute("ROLLBACK TO command")
+                raw.execute("RELEASE command")
+                outcomes.append((cmd, None, error))
+            else:
+                if savepoint:
+                    raw.execute("RELEASE command")
+                outcomes.append((cmd, result, None))
+        raw.execute("COMMIT")
+    except Exception as exc:
+        _rollback_now(raw)
+        return _Done([], exc, committed=False)
+    return _Done(outcomes, None, committed=True)
