@@ -75,7 +75,7 @@ class FileWriter:
         """Format and write `batch`, rotating at a KST date change; flushed so readers see it. Returns count.
 
         Lines are joined, encoded and compressed in cache-sized chunks (zlib's deflate and crc32 run
-        without the GIL); a ws frame that is not valid UTF-8 is written with U+FFFD in its place.
+        without the GIL); a frame's bytes that are not valid UTF-8 are written as U+FFFD.
         """
         lines: list[str] = []
         add = lines.append
@@ -92,7 +92,7 @@ class FileWriter:
                     self._put(lines)
                     lines.clear()
                     self._rotate(datetime.fromtimestamp(second, KST).replace(microsecond=micro), mono)
-            text = payload.decode("utf-8", "replace")
+            text = payload.decode("latin-1")  # bytes as code points: see `_put`
             if kind == WS:
                 add(ws_line % (walls.head, micro, walls.tail, mono, escape(text)))
             else:
@@ -110,8 +110,17 @@ class FileWriter:
         self._close()
 
     def _put(self, lines: list[str]) -> None:
+        """Write formatted lines whose payloads went in as Latin-1 text: each payload byte is one code
+        point, so encoding back to Latin-1 restores the UTF-8 bytes exactly. JSON escaping only ever
+        touches ASCII (quote, backslash, controls), which UTF-8 never uses inside a multi-byte
+        character, so the escaped text is the UTF-8 frame correctly escaped. This skips a UTF-8 decode
+        and re-encode per record; the chunk is checked to be UTF-8 once (invalid bytes become U+FFFD)."""
         if lines and self._gz is not None:
-            data = "".join(lines).encode("utf-8")
+            data = "".join(lines).encode("latin-1")
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                data = data.decode("utf-8", "replace").encode("utf-8")
             self._gz.write(data)
             self.bytes_in += len(data)
 

@@ -279,3 +279,22 @@ async def test_live_clock_records_carry_the_arrival_wall_time(tmp_path: Path) ->
         # mono is derived from the wall stamp: exact but for clock adjustments within the batch (<1 ms)
         assert mono_before - 0.001 <= record["mono"] <= mono_after + 0.001
     assert ws["frame"] == TICK
+
+
+async def test_frame_bytes_are_recorded_as_their_exact_text(tmp_path: Path) -> None:
+    """Frame bytes (Korean, quotes, backslashes, control characters) come back as the exact text;
+    bytes that are not UTF-8 come back with U+FFFD in their place, and the file stays readable."""
+    frames = [
+        TICK.encode(),
+        '{"trnm":"SYSTEM","message":"접속 \\"허용\\" \\\\ 끝","x":"\u0001\t\n\u2028"}'.encode(),
+        "é, 한글, and emoji 😀".encode(),
+    ]
+    rec = SessionRecorder(ManualClock(T0), path=tmp_path / "b.jsonl.gz")
+    async with rec.running():
+        for raw in frames:
+            rec.ws(raw)
+        rec.ws(b'{"trnm":"REAL","bad":"\xff\xfe\xed"}')
+    lines = _lines(tmp_path / "b.jsonl.gz")
+    assert [r["frame"] for r in lines[1:4]] == [raw.decode() for raw in frames]
+    assert lines[4]["frame"] == '{"trnm":"REAL","bad":"\ufffd\ufffd\ufffd"}'
+    assert rec.stats.written == 4
