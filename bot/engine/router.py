@@ -16,7 +16,7 @@ from datetime import datetime
 
 import anyio
 import structlog
-from anyio.abc import TaskStatus
+from anyio.abc import TaskGroup, TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from bot.broker.port import Broker
@@ -110,17 +110,34 @@ class Router:
         self.in_flight = 0
         self._idle = anyio.Event()
         self._idle.set()
+        self._tg: TaskGroup | None = None
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve jobs until cancelled; every job runs in this task group (no stray tasks)."""
         async with anyio.create_task_group() as tg, self._jobs:
-            task_status.started()
-            async for job in self._jobs:
-                await self._slots.acquire()
-                tg.start_soon(self._run_job, job)
+            self._tg = tg
+            try:
+                task_status.started()
+                async for job in self._jobs:
+                    await self._slots.acquire()
+                    self._start(tg, job)
+            finally:
+                self._tg = None
 
     async def submit(self, job: Job) -> None:
-        """Queue a job (the kernel awaits only the queueing, never the broker)."""
+        """Start a job (the kernel awaits only the hand-over, never the broker).
+
+        With a free slot and nothing queued the job starts at once in the router's task group (the
+        order's journal write begins on the next loop turn); otherwise it queues behind the others.
+        """
+        if self._tg is not None and not self._jobs_in.statistics().current_buffer_used:
+            try:
+                self._slots.acquire_nowait()
+            except anyio.WouldBlock:
+                pass
+            else:
+                self._start(self._tg, job)
+                return
         with anyio.fail_after(10):
             await self._jobs_in.send(job)
 
@@ -129,10 +146,14 @@ class Router:
         while self.in_flight:
             await self._idle.wait()
 
-    async def _run_job(self, job: Job) -> None:
+    def _start(self, tg: TaskGroup, job: Job) -> None:
+        """Count the job in flight from the hand-over (a stop waits for it) and start it; a slot is held."""
         if self.in_flight == 0:
             self._idle = anyio.Event()
         self.in_flight += 1
+        tg.start_soon(self._run_job, job)
+
+    async def _run_job(self, job: Job) -> None:
         try:
             if isinstance(job, SubmitJob):
                 await self._submit(job)
@@ -147,6 +168,11 @@ class Router:
             self._slots.release()
 
     async def _emit(self, outcome: RouterOutcome) -> None:
+        try:  # no checkpoint while there is room: an order about to be sent does not yield the loop here
+            self._outcomes.send_nowait(outcome)
+            return
+        except anyio.WouldBlock:
+            pass
         with anyio.fail_after(30):
             await self._outcomes.send(outcome)
 

@@ -208,7 +208,10 @@ class Writer:
         cmd = _Command(op, label, batchable=batchable, isolated=isolated, control=control, direct=direct)
         try:
             with anyio.fail_after(self._timeout):
-                await self._send.send(cmd)
+                try:  # no extra loop turn while the queue has room
+                    self._send.send_nowait(cmd)
+                except anyio.WouldBlock:
+                    await self._send.send(cmd)
                 await cmd.done.wait()
         except TimeoutError:
             with self._claim:
