@@ -3,10 +3,15 @@
 Facts (kiwoom-protocol.md §3.4, §13.6): Kiwoom allows about 5 requests/s on the real server and 1/s
 on the mock one; whether the limit is per app key or per api-id is unresolved, so we keep one global
 spacing plus an optional minimum spacing per api-id. A cancel must not wait behind a queue of
-queries, so callers marked `priority` are served before every queued normal caller. Pacing uses
-real monotonic time (`anyio.current_time`): it is a rate, not market time. Slots are spaced by
-1/rate plus a small guard (default 10 ms) so that network jitter cannot bunch two requests into
-the server's one-second window.
+queries, so callers marked `priority` are served before every queued normal caller (the spacing
+applies to them too). Pacing uses real monotonic time (`anyio.current_time`): it is a rate, not
+market time.
+
+Slots are spaced by 1/rate plus a small guard so that network jitter cannot bunch two requests into
+the server's one-second window. The guard is ours, not Kiwoom's (the protocol gives only the
+rates and Kiwoom's examples sleep 0.2 s between pages): 10 ms at Kiwoom's rates (5/s, 1/s), and
+at most 5 % of 1/rate for faster ones (a loopback simulator at 10,000/s would otherwise be held
+to under 100/s by the guard alone).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ log = structlog.get_logger(__name__)
 REAL_RATE_PER_S = 5.0
 MOCK_RATE_PER_S = 1.0
 DEFAULT_GUARD_S = 0.01
+GUARD_FRACTION = 0.05  # the default guard never exceeds this share of 1/rate
 
 
 class _Waiter:
@@ -45,10 +51,12 @@ class Throttle:
         *,
         api_spacing_s: Mapping[str, float] | None = None,
         max_wait_s: float = 60.0,
-        guard_s: float = DEFAULT_GUARD_S,
+        guard_s: float | None = None,
     ) -> None:
         if not rate_per_s > 0:
             raise ValueError(f"rate_per_s must be > 0, got {rate_per_s}")
+        if guard_s is None:
+            guard_s = min(DEFAULT_GUARD_S, GUARD_FRACTION / rate_per_s)
         if guard_s < 0:
             raise ValueError(f"guard_s must be >= 0, got {guard_s}")
         for api_id, spacing in (api_spacing_s or {}).items():
