@@ -30,7 +30,7 @@ from bot.domain.orders import (
 from bot.domain.position import PositionState
 from bot.domain.values import Side
 from bot.engine.strategy import StrategyContext, WorkingOrder
-from strategies._params import today_at
+from strategies._params import DailyTime, today_at
 from strategies._rules import CLOSE, DeskRules, exit_rule
 
 OrderEvent = OrderFilled | OrderCanceled | OrderRejected | OrderDenied
@@ -61,6 +61,8 @@ class Desk:
         self._cancels: dict[str, datetime] = {}  # intent_id → when its cancel was requested
         self._cancel_denials: dict[str, int] = {}  # intent_id → cancels the gate refused
         self._day: date | None = None
+        self._no_entry_after = None if rules.no_entry_after is None else DailyTime(rules.no_entry_after)
+        self._blank = Slot()  # read (never written) for a symbol without memory yet
 
     # --- days and startup --------------------------------------------------------------
     def new_day(self, ctx: StrategyContext) -> bool:
@@ -129,21 +131,27 @@ class Desk:
 
     def entries_open(self, ctx: StrategyContext) -> bool:
         """Whether new positions may be opened at all now (before `no_entry_after` and the close)."""
+        cutoff = self._no_entry_after
+        if self.closing:
+            return False
+        if cutoff is None:
+            return True
         now = ctx.now()
-        cutoff = self.rules.no_entry_after
-        return not self.closing and (cutoff is None or now < today_at(now, cutoff))
+        return now < cutoff(now)
 
     def can_enter(self, code: str, ctx: StrategyContext, *, top_up: bool = False) -> bool:
         """Whether a new entry in `code` may be sent now (never while one works or an exit is decided)."""
-        slot = self._slots.get(code, Slot())
-        now = ctx.now()
-        return self.entries_open(ctx) and not (
+        if not self.entries_open(ctx):
+            return False
+        slot = self._slots.get(code, self._blank)
+        # the symbol's own memory first (no lookups), then what the engine knows
+        return not (
             slot.exit_reason
-            or ctx.working_orders(code)
-            or (ctx.position(code).qty and not top_up)
-            or (slot.retry_at is not None and now < slot.retry_at)
+            or (slot.retry_at is not None and ctx.now() < slot.retry_at)
             or slot.entries >= self.rules.max_attempts
             or (slot.traded and not self.rules.allow_reentry)
+            or ctx.working_orders(code)
+            or (ctx.position(code).qty and not top_up)
             or ctx.in_vi(code)
         )
 
@@ -197,12 +205,14 @@ class Desk:
     # --- events ------------------------------------------------------------------------
     def on_tick(self, tick: Tick, ctx: StrategyContext) -> list[Command]:
         """Track the high of a held symbol and apply the exit rules."""
-        slot = self._slots.get(tick.code)
+        code = tick.code
+        slot = self._slots.get(code)
         if slot is None:
             return []
-        if ctx.position(tick.code).qty:
-            slot.high = max(slot.high, tick.price)
-        return self.step(tick.code, ctx)
+        pos = ctx.position(code)
+        if pos.qty and tick.price > slot.high:
+            slot.high = tick.price
+        return self._step(code, slot, pos, ctx)
 
     def on_order_event(self, event: OrderEvent, ctx: StrategyContext) -> list[Command]:
         """Book fills, back off after a denial or rejection, and move each affected symbol on."""
@@ -264,7 +274,10 @@ class Desk:
         slot = self._slots.get(code)
         if slot is None:
             return []
-        pos = ctx.position(code)
+        return self._step(code, slot, ctx.position(code), ctx)
+
+    def _step(self, code: str, slot: Slot, pos: PositionState, ctx: StrategyContext) -> list[Command]:
+        """`step` with the symbol's memory and position already looked up (the per-tick path)."""
         working = ctx.working_orders(code)
         if not pos.qty and not working:
             if slot.held:
@@ -300,14 +313,17 @@ class Desk:
     def _decide_exit(self, code: str, slot: Slot, pos: PositionState, ctx: StrategyContext) -> None:
         """Apply the exit rules to a held position with the last trade seen (never a base price)."""
         tick = ctx.last_tick(code)
-        opened = ctx.opened_at(code)
+        held_for = None
+        if self.rules.max_hold is not None:  # the only rule that reads it
+            opened = ctx.opened_at(code)
+            held_for = None if opened is None else ctx.now() - opened
         slot.exit_reason = exit_rule(
             self.rules,
             pos,
             last=tick.price if tick else 0,
             high=slot.high,
             stop_price=slot.stop_price,
-            held_for=None if opened is None else ctx.now() - opened,
+            held_for=held_for,
         )
         if slot.exit_reason:
             ctx.log.info(

@@ -7,7 +7,7 @@ done in integer KRW (`price_at_or_above`, `price_at_or_below`).
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
@@ -159,3 +159,28 @@ def price_at_or_below(cost_basis: int, qty: int, bp: int) -> int:
 def today_at(now: datetime, at: time) -> datetime:
     """`at` on the same (Korea-time) day as `now`."""
     return now.replace(hour=at.hour, minute=at.minute, second=at.second, microsecond=at.microsecond)
+
+
+class DailyTime:
+    """`today_at(now, at)` for one time of day, kept for the day of the last call (asked on every tick).
+
+    A `now` in the same time zone and in [that day's midnight, the next midnight) gets the kept
+    value: two datetime comparisons instead of a `replace`.
+    """
+
+    __slots__ = ("_at", "_end", "_start", "_tz", "_value")
+
+    def __init__(self, at: time) -> None:
+        self._at = at
+        self._tz: object = None
+        self._start = self._end = self._value = datetime.min
+
+    def __call__(self, now: datetime) -> datetime:
+        """`at` on the same day as `now` (exactly `today_at(now, at)`)."""
+        if now.tzinfo is self._tz and self._start <= now < self._end:
+            return self._value
+        self._value = today_at(now, self._at)
+        self._start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        self._end = self._start + timedelta(days=1)
+        self._tz = now.tzinfo
+        return self._value

@@ -86,13 +86,14 @@ class Plugin:
         if self._desk.new_day(ctx):
             self._candidates.clear()
             cmds += self._desk.start_day(ctx)
-        if isinstance(event, ConditionHit):
+        if isinstance(event, Tick):  # first: most events are ticks
+            cmds += self._desk.on_tick(event, ctx)
+            if event.code in self._candidates:
+                cmds += self._try_enter(event.code, ctx)
+        elif isinstance(event, ConditionHit):
             cmds += self._on_hit(event.code, ctx)
         elif isinstance(event, ConditionExit):
             cmds += self._on_condition_exit(event.code, ctx)
-        elif isinstance(event, Tick):
-            cmds += self._desk.on_tick(event, ctx)
-            cmds += self._try_enter(event.code, ctx)
         elif isinstance(event, TimerFired):
             if event.key.startswith(_STAY):
                 cmds += self._try_enter(event.key.removeprefix(_STAY), ctx)
@@ -157,7 +158,9 @@ class Plugin:
 
     def _unwatch_idle(self, ctx: StrategyContext) -> None:
         """Stop ticks for symbols that are neither candidates nor held nor being traded."""
-        for code in sorted(self._watched):
-            if code not in self._candidates and self._desk.idle(code, ctx):
+        candidates = self._candidates
+        idle = [c for c in self._watched if c not in candidates and self._desk.idle(c, ctx)]
+        if idle:
+            for code in sorted(idle):
                 self._watched.discard(code)
                 ctx.unwatch(code)

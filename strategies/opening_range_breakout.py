@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from pydantic import Field
 
@@ -34,7 +34,7 @@ from bot.domain.market import Tick, TimerFired
 from bot.domain.orders import Command, OrderCanceled, OrderDenied, OrderFilled, OrderRejected
 from bot.engine.strategy import StrategyContext, StrategyEvent
 from strategies._desk import Desk
-from strategies._params import Symbols, TimeOfDay, TradeParams, today_at
+from strategies._params import DailyTime, Symbols, TimeOfDay, TradeParams
 from strategies._rules import DeskRules
 
 
@@ -73,6 +73,10 @@ class Plugin:
         self._desk = Desk(DeskRules.for_trades(params))
         self._ranges: dict[str, OpeningRange] = {}
         self._unknown: set[str] = set()  # window missed today: no trade
+        self._symbols = frozenset(params.symbols)
+        self._open_at = DailyTime(params.open_at)
+        self._window = timedelta(minutes=params.range_minutes)
+        self._window_end = (datetime.min, datetime.min)  # (a window start, its end), kept for the day
 
     def on_start(self, ctx: StrategyContext) -> Sequence[Command]:
         """Watch the symbols, adopt what a restart left behind and arm the forced exit."""
@@ -90,7 +94,7 @@ class Plugin:
             cmds += self._desk.start_day(ctx)
         if isinstance(event, Tick):
             cmds += self._desk.on_tick(event, ctx)
-            if event.code in self.params.symbols:
+            if event.code in self._symbols:
                 cmds += self._on_tick(event, ctx)
         elif isinstance(event, TimerFired) and self._desk.owns_timer(event.key):
             cmds += self._desk.on_timer(event.key, ctx)
@@ -100,12 +104,13 @@ class Plugin:
 
     def _on_tick(self, tick: Tick, ctx: StrategyContext) -> list[Command]:
         """Widen the range inside the window; after it, buy a qualifying break above the high."""
-        start = today_at(tick.time, self.params.open_at)
-        end = start + timedelta(minutes=self.params.range_minutes)
+        start = self._open_at(tick.time)
         if tick.time < start:
             return []
+        if self._window_end[0] is not start:
+            self._window_end = (start, start + self._window)
         rng = self._ranges.get(tick.code)
-        if tick.time < end:
+        if tick.time < self._window_end[1]:
             high = max(tick.price, tick.high)
             low = min(tick.price, tick.low) if tick.low else tick.price
             if rng is None:

@@ -223,8 +223,12 @@ class Kernel(Flattening):
         The run loop calls this for each inbox item; a replay calls it directly, one item at a time.
         """
         self.stats.events += 1
-        await self._handle(item)
-        await self._flush_commands()
+        if type(item) is Tick:  # the hot path: most inputs are trade prints
+            await self._on_tick(item)
+        else:
+            await self._handle(item)
+        if self._pending:
+            await self._flush_commands()
 
     async def _handle(self, item: KernelInput) -> None:
         if isinstance(item, Tick):
@@ -321,10 +325,13 @@ class Kernel(Flattening):
         self.stats.ticks += 1
         self.market.on_tick(tick)
         if self.local_fills is not None:
-            for event in self.local_fills.on_tick(tick):
-                await self._on_order_event(event, FillSource.LOCAL)
+            events = self.local_fills.on_tick(tick)
+            if events:  # usually none: no local order rests on the symbol
+                for event in events:
+                    await self._on_order_event(event, FillSource.LOCAL)
+        code = tick.code
         for slot in self.slots.values():
-            if tick.code in slot.watched:
+            if code in slot.watched:
                 self._deliver(slot, tick)
 
     async def _on_condition(self, event: ConditionHit | ConditionExit) -> None:

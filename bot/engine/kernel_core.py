@@ -125,8 +125,16 @@ class KernelCore:
         self._run_plugin(slot, lambda: slot.plugin.on_start(slot.ctx))
 
     def _deliver(self, slot: StrategySlot, event: StrategyEvent) -> None:
-        if slot.enabled:
-            self._run_plugin(slot, lambda: slot.plugin.on_event(event, slot.ctx))
+        """`_run_plugin` for `on_event`, written out: it runs for every tick a strategy watches."""
+        if not slot.enabled:
+            return
+        try:
+            commands = list(slot.plugin.on_event(event, slot.ctx))
+        except Exception as exc:  # a plugin bug must not stop the others
+            self._disable(slot, exc)
+            return
+        if commands:
+            self._pending.extend((slot, cmd) for cmd in commands)
 
     def _run_plugin(self, slot: StrategySlot, call: Callable[[], Sequence[Command]]) -> None:
         if not slot.enabled:
@@ -134,11 +142,14 @@ class KernelCore:
         try:
             commands = list(call())
         except Exception as exc:  # a plugin bug must not stop the others
-            slot.enabled = False
-            log.error("strategy_disabled", strategy=slot.config.name, error=repr(exc))
-            self.sink(StrategyDisabled(slot.config.name, repr(exc), self.clock.now()))
+            self._disable(slot, exc)
             return
         self._pending.extend((slot, cmd) for cmd in commands)
+
+    def _disable(self, slot: StrategySlot, exc: Exception) -> None:
+        slot.enabled = False
+        log.error("strategy_disabled", strategy=slot.config.name, error=repr(exc))
+        self.sink(StrategyDisabled(slot.config.name, repr(exc), self.clock.now()))
 
     def _to_owner(self, strategy: str, event: StrategyEvent) -> None:
         slot = self.slots.get(strategy)

@@ -113,9 +113,25 @@ class ReplayClock(ManualClock):
             raise ValueError("ReplayClock cannot go backwards")
         self._now = when
 
+    def move_to(self, when: datetime) -> None:
+        """Set the clock to `when` if that is later (a record stamped earlier leaves it where it is)."""
+        if when > self._now:
+            self._now = when
+
     async def sleep_until(self, when: datetime) -> None:
         """Refused: a replay's time moves only with its records."""
         raise RuntimeError("nothing may sleep on a replay's clock (time moves with the records)")
+
+
+class ReplayTimers(Timers):
+    """`Timers` that note every change, so the replay asks for the next deadline only after one."""
+
+    changed = True
+
+    def set(self, strategy: str, key: str, at: datetime | None) -> None:
+        """Arm, move or cancel a timer (see `Timers.set`), and note the change."""
+        super().set(strategy, key, at)
+        self.changed = True
 
 
 class _NoFeed:
@@ -187,7 +203,7 @@ class _Replayer:
         self.dry = DryRunBroker(self.clock, cash, costs=costs, info_source=self._recorded_info)
         self.outcomes_in, self.outcomes = anyio.create_memory_object_stream[RouterOutcome](100_000)
         self.router = InlineRouter(self.dry, store, self.clock, self.outcomes_in)
-        self.timers = Timers(self.clock)
+        self.timers = ReplayTimers(self.clock)
         self.kernel = Kernel(
             clock=self.clock, store=store, broker=self.dry, router=self.router, risk=risk,
             portfolio=self.portfolio, market=self.market, timers=self.timers, costs=costs, feed=_NoFeed(),
@@ -198,6 +214,9 @@ class _Replayer:
         self.needs_conditions = any(s.condition for s, _ in self.plugins)
         self.started = False
         self.next_session: Transition | None = None
+        # Nothing is due before this (the next phase change or timer; None: nothing at all), valid
+        # while `timers.changed` is False: a record earlier than it only moves the clock.
+        self.horizon: datetime | None = None
         self.wall_text: Any = ""
         self.jobs_seen = 0
         self.frames = 0
@@ -224,6 +243,7 @@ class _Replayer:
         strategies = tuple((s, p, seqs.get(s.name, "")) for s, p in self.plugins)
         await self._process(Reconfigure(strategies))
         self.next_session = self.guard.sessions.next_transition(self.venue, self.clock.now())
+        self.timers.changed = True  # the horizon must take the first phase change in
 
     # ----------------------------------------------------------------- the loop
     async def feed(self, record: dict[str, Any]) -> None:
@@ -235,7 +255,10 @@ class _Replayer:
         if wall_text != self.wall_text:
             wall = parse_wall(wall_text)
             self.wall_text = wall_text
-            await self._advance(wall)
+            if self.timers.changed or (self.horizon is not None and wall >= self.horizon):
+                await self._advance(wall)
+            else:  # nothing can be due by `wall`
+                self.clock.move_to(wall)
         kind = record.get("k")
         if kind != "ws":
             if kind == "rest":
@@ -281,23 +304,27 @@ class _Replayer:
     async def _advance(self, wall: datetime) -> None:
         """Fire what is due by `wall` in time order, then set the clock to it (never backwards)."""
         while True:
+            self.timers.changed = False
             timer_at = self.timers.next_due()
             session = self.next_session
             if session is not None and session.at <= wall and (timer_at is None or session.at <= timer_at):
-                self._set_clock(session.at)
+                self.clock.move_to(session.at)
                 self.next_session = self.guard.sessions.next_transition(self.venue, session.at)
                 await self._process(SessionChanged(self.venue, str(session.phase), session.at))
             elif timer_at is not None and timer_at <= wall:
-                self._set_clock(timer_at)
+                self.clock.move_to(timer_at)
                 for fired in self.timers.pop_due(timer_at):
                     await self._process(fired)
             else:
+                self.horizon = (
+                    timer_at
+                    if session is None
+                    else session.at
+                    if timer_at is None
+                    else min(timer_at, session.at)
+                )
                 break
-        self._set_clock(wall)
-
-    def _set_clock(self, when: datetime) -> None:
-        if when > self.clock.now():
-            self.clock.set(when)
+        self.clock.move_to(wall)
 
     async def _rest(self, record: dict[str, Any]) -> None:
         """Recorded ka10001 replies: the dry-run broker's reference data and the kernel's SymbolInfo."""
