@@ -83,10 +83,11 @@ class DryDesk:
 
     def on_tick(self, tick: Tick) -> list[OrderEvent]:
         """Match working orders against one print; the 체결 (and IOC/FOK 취소) events it caused."""
-        facts = self.facts(tick.code)
+        code = tick.code
+        facts = self.symbols.get(code) or self.facts(code)
         facts.tick = tick
-        working = self.working.get(tick.code)
-        if facts.vi or not working:
+        working = self.working.get(code)
+        if not working or facts.vi:  # the common case: no order rests on the symbol
             return []
         today = self.today()
         pools = {Side.BUY: abs(tick.qty), Side.SELL: abs(tick.qty)}

@@ -223,8 +223,12 @@ class Kernel(Flattening):
         The run loop calls this for each inbox item; a replay calls it directly, one item at a time.
         """
         self.stats.events += 1
-        if type(item) is Tick:  # the hot path: most inputs are trade prints
-            await self._on_tick(item)
+        if type(item) is Tick:  # the hot path: most inputs are trade prints, most cause no fill
+            fills = self._tick_fills(item)
+            if fills:
+                for event in fills:
+                    await self._on_order_event(event, FillSource.LOCAL)
+            self._deliver_tick(item)
         else:
             await self._handle(item)
         if self._pending:
@@ -322,13 +326,17 @@ class Kernel(Flattening):
             pass  # holdings come from fills; books and snapshots are not used by the shipped rules
 
     async def _on_tick(self, tick: Tick) -> None:
+        for event in self._tick_fills(tick):
+            await self._on_order_event(event, FillSource.LOCAL)
+        self._deliver_tick(tick)
+
+    def _tick_fills(self, tick: Tick) -> list[OrderEvent]:
+        """Note the print; what it filled of the local (dry-run) orders, applied before strategies see it."""
         self.stats.ticks += 1
         self.market.on_tick(tick)
-        if self.local_fills is not None:
-            events = self.local_fills.on_tick(tick)
-            if events:  # usually none: no local order rests on the symbol
-                for event in events:
-                    await self._on_order_event(event, FillSource.LOCAL)
+        return self.local_fills.on_tick(tick) if self.local_fills is not None else []
+
+    def _deliver_tick(self, tick: Tick) -> None:
         code = tick.code
         for slot in self.slots.values():
             if code in slot.watched:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,7 +37,7 @@ from bot.broker.kiwoom.ws_frames import decode_condition_list
 from bot.clock import KST, ManualClock
 from bot.config import BotConfig
 from bot.domain.account import BalanceEvent, OrderEvent
-from bot.domain.market import SessionChanged
+from bot.domain.market import SessionChanged, Tick
 from bot.domain.snapshots import StockInfo
 from bot.domain.values import Venue
 from bot.engine.kernel import Kernel
@@ -246,50 +247,68 @@ class _Replayer:
         self.timers.changed = True  # the horizon must take the first phase change in
 
     # ----------------------------------------------------------------- the loop
-    async def feed(self, record: dict[str, Any]) -> None:
-        """Handle one record (its time first: due timers and phase changes fire before it).
+    async def run(self, records: Iterable[dict[str, Any]], name: str, speed: float | None) -> int:
+        """Handle every record in order (its time first: due timers and phase changes fire before it);
+        returns how many. `speed` None: as fast as possible; N: paced by the records' wall time.
 
-        The hot path — a REAL frame once the strategies run — is written out inline here.
+        The hot path — a REAL frame once the strategies run — is written out inline, lookups hoisted.
         """
-        wall_text = record.get("wall")
-        if wall_text != self.wall_text:
-            wall = parse_wall(wall_text)
-            self.wall_text = wall_text
-            if self.timers.changed or (self.horizon is not None and wall >= self.horizon):
-                await self._advance(wall)
-            else:  # nothing can be due by `wall`
-                self.clock.move_to(wall)
-        kind = record.get("k")
-        if kind != "ws":
-            if kind == "rest":
-                await self._rest(record)
-            return
-        self.frames += 1
-        raw = record.get("frame")
-        try:
-            if type(raw) is not str:
-                raise ProtocolError(f"ws record: expected a string 'frame', got {type(raw).__name__}")
-            frame = parse_frame(raw)
-        except KiwoomBotError as exc:
-            self.malformed += 1
-            log.warning("replay_frame_skipped", error=str(exc))
-            return
-        if frame["trnm"] != "REAL" or not self.started:
-            await self._other_frame(frame)
-            if frame["trnm"] != "REAL":
-                return
-        batch = self.decoder.decode_frame(frame)
-        if batch.errors:
-            self.malformed += len(batch.errors)
-            for err in batch.errors:
-                log.warning("replay_real_entry_skipped", error=str(err))
-        kernel = self.kernel
-        for event in batch.events:
-            if not isinstance(event, _IGNORED):
-                self.events += 1
-                await kernel.process(event)
-                if self.router.jobs != self.jobs_seen:
-                    await self._drain()
+        total = 0
+        pace_wall: datetime | None = None
+        pace_real = 0.0
+        clock, timers, kernel, router = self.clock, self.timers, self.kernel, self.router
+        decode = self.decoder.decode_frame
+        for record in records:
+            total += 1
+            if speed is not None:
+                wall = datetime.fromisoformat(record["wall"])
+                if pace_wall is None:
+                    pace_wall, pace_real = wall, time.perf_counter()
+                delay = pace_real + (wall - pace_wall).total_seconds() / speed - time.perf_counter()
+                if delay > 0:
+                    await anyio.sleep(delay)
+            try:
+                wall_text = record.get("wall")
+                if wall_text != self.wall_text:
+                    wall = parse_wall(wall_text)
+                    self.wall_text = wall_text
+                    if timers.changed or (self.horizon is not None and wall >= self.horizon):
+                        await self._advance(wall)
+                    else:  # nothing can be due by `wall`
+                        clock.move_to(wall)
+                kind = record.get("k")
+                if kind != "ws":
+                    if kind == "rest":
+                        await self._rest(record)
+                    continue
+                self.frames += 1
+                raw = record.get("frame")
+                try:
+                    if type(raw) is not str:
+                        raise ProtocolError(f"ws record: expected a string 'frame', got {type(raw).__name__}")
+                    frame = parse_frame(raw)
+                except KiwoomBotError as exc:
+                    self.malformed += 1
+                    log.warning("replay_frame_skipped", error=str(exc))
+                    continue
+                if frame["trnm"] != "REAL" or not self.started:
+                    await self._other_frame(frame)
+                    if frame["trnm"] != "REAL":
+                        continue
+                batch = decode(frame)
+                if batch.errors:
+                    self.malformed += len(batch.errors)
+                    for err in batch.errors:
+                        log.warning("replay_real_entry_skipped", error=str(err))
+                for event in batch.events:
+                    if type(event) is Tick or not isinstance(event, _IGNORED):
+                        self.events += 1
+                        await kernel.process(event)
+                        if router.jobs != self.jobs_seen:
+                            await self._drain()
+            except RecordingError as exc:
+                raise RecordingError(f"{name}: record {total}: {exc}") from None
+        return total
 
     async def _other_frame(self, frame: dict[str, Any]) -> None:
         """Start the strategies at the CNSRLST reply (or the first frame when none uses a condition)."""
@@ -414,22 +433,7 @@ async def replay_records(
     store_path.parent.mkdir(parents=True, exist_ok=True)
     async with Store.open(store_path) as store:
         rp = _Replayer(cfg, source or name, store, start, cash, sink or _ignore)
-        total = 0
-        pace_wall: datetime | None = None
-        pace_real = 0.0
-        for record in _chain(head, it):
-            total += 1
-            if speed is not None:
-                wall = datetime.fromisoformat(record["wall"])
-                if pace_wall is None:
-                    pace_wall, pace_real = wall, time.perf_counter()
-                delay = pace_real + (wall - pace_wall).total_seconds() / speed - time.perf_counter()
-                if delay > 0:
-                    await anyio.sleep(delay)
-            try:
-                await rp.feed(record)
-            except RecordingError as exc:
-                raise RecordingError(f"{name}: record {total}: {exc}") from None
+        total = await rp.run(chain(head, it), name, speed)
         if not rp.started:
             raise RecordingError(
                 f"{name}: no CNSRLST reply in the recording: cannot resolve the strategies' conditions"
@@ -446,11 +450,6 @@ async def replay_records(
     stats = strategy_stats(fills, list(rp.strategies), start, ended)
     return ReplayResult(summary, orders, fills, stats, total, rp.frames, rp.events, rp.malformed,
                         time.perf_counter() - began)  # fmt: skip
-
-
-def _chain(head: list[dict[str, Any]], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    yield from head
-    yield from rest
 
 
 def _ignore(event: object) -> None:
