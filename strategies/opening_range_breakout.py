@@ -123,6 +123,8 @@ class Plugin:
                 self._unknown.add(tick.code)
                 ctx.log.warning("range_unknown", symbol=tick.code, reason="no tick seen inside the window")
             return []
+        if tick.price <= rng.high:  # no breakout (the first of `_breakout`'s tests, the usual answer)
+            return []
         if not self._breakout(tick, rng) or not self._desk.can_enter(tick.code, ctx):
             return []
         if self._desk.open_count(ctx) >= ctx.max_positions:

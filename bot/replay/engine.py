@@ -268,7 +268,8 @@ class _Replayer:
                 if delay > 0:
                     await anyio.sleep(delay)
             try:
-                wall_text = record.get("wall")
+                get = record.get
+                wall_text = get("wall")
                 if wall_text != self.wall_text:
                     wall = parse_wall(wall_text)
                     self.wall_text = wall_text
@@ -276,13 +277,13 @@ class _Replayer:
                         await self._advance(wall)
                     else:  # nothing can be due by `wall`
                         clock.move_to(wall)
-                kind = record.get("k")
+                kind = get("k")
                 if kind != "ws":
                     if kind == "rest":
                         await self._rest(record)
                     continue
                 self.frames += 1
-                raw = record.get("frame")
+                raw = get("frame")
                 try:
                     if type(raw) is not str:
                         raise ProtocolError(f"ws record: expected a string 'frame', got {type(raw).__name__}")
