@@ -9,9 +9,7 @@ after sending (timeout, reset, 5xx, unreadable body) is OutcomeUnknown.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Mapping
 from types import TracebackType
 
@@ -34,20 +32,6 @@ ORDER_API_IDS = frozenset(
 )
 
 
-def spare_failed_sniffio_imports() -> None:
-    """Record once that `sniffio` is absent, so httpcore stops searching for it on every request.
-
-    httpcore 1.0.x imports `sniffio` inside `current_async_library()`, which runs for every lock,
-    event and shield it sets up (several per request); anyio >= 4.11 no longer installs sniffio, and
-    Python does not cache a failed import, so each request searched `sys.path` a few times
-    (~0.1 ms per order on the path to the wire; encode/httpcore discussion #1102, PR #1103).
-    `sys.modules[name] = None` is Python's own "this import fails" marker: the outcome is the same
-    ImportError, answered at once. Nothing is done when sniffio is installed or already imported.
-    """
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
 class KiwoomHttp:
     """Sends Kiwoom POSTs through the shared Throttle and returns a Reply or a classified BrokerError."""
 
@@ -68,7 +52,6 @@ class KiwoomHttp:
         self._timeout_s = timeout_s
         self._order_timeout_s = order_timeout_s or timeout_s
         self._connect_timeout_s = connect_timeout_s
-        spare_failed_sniffio_imports()
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
             follow_redirects=False,
