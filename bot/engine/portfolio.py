@@ -83,6 +83,9 @@ class WorkingOrder:
         )
 
 
+_FLAT = PositionState()  # frozen: shared by every lookup of a symbol not held (strategies ask per tick)
+
+
 class Portfolio:
     """Every position and order of the account, attributed to the strategy that made it."""
 
@@ -139,7 +142,8 @@ class Portfolio:
     # --- positions ----------------------------------------------------------------------
     def position(self, strategy: str, code: str) -> PositionState:
         """A strategy's holding in a symbol (flat if none)."""
-        return self._positions.get((strategy, code), PositionState())
+        pos = self._positions.get((strategy, code))
+        return _FLAT if pos is None else pos
 
     def set_position(self, strategy: str, code: str, pos: PositionState, opened_at: datetime | None) -> None:
         """Load a position (startup from the journal, or adoption of an external holding)."""
@@ -160,7 +164,7 @@ class Portfolio:
     ) -> PositionState:
         """Book one fill into the strategy's position and today's realized P&L."""
         key = (strategy, code)
-        before = self._positions.get(key, PositionState())
+        before = self._positions.get(key, _FLAT)
         after = apply_fill(before, side, qty, price, fee, tax)
         self._positions[key] = after
         self.realized_today += after.realized_pnl - before.realized_pnl
