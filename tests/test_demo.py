@@ -35,6 +35,10 @@ async def test_demo_morning_trades_denies_and_summarises(tmp_path: Path) -> None
     assert stats.differences == 0 and summary.state == "ACTIVE" and not summary.disabled
     assert any("체결" in line and "삼성전자(005930)" in line for line in lines)
     assert any("리스크거절" in line for line in lines)
+    fills = [line for line in lines if "  체결  " in line]
+    sells = [line for line in fills if ": 매도 " in line]
+    assert sells and all("손익 " in line for line in sells)  # a sell shows what it realized
+    assert not any("손익 " in line for line in fills if ": 매수 " in line)
     report = "\n".join(render_summary(summary))
     assert "volume-surge" in report and "orb" in report and "basket" in report
     assert (tmp_path / "kiwoom-bot.sqlite3").exists()

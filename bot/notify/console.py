@@ -72,10 +72,11 @@ class ConsoleFeed:
         if isinstance(event, OrderAccepted):
             return None
         if isinstance(event, OrderFilled):
+            pnl = "" if event.realized_pnl is None else f", 손익 {event.realized_pnl:+,}원"
             return (
                 f"{stamp}  체결      {event.strategy}: {_SIDE[event.side]} {self._stock(event.code)} "
                 f"{event.qty:,}주 @ {krw(event.price)}  "
-                f"(누적 {event.cum_qty:,}주, 잔량 {event.remaining_qty:,}주)"
+                f"(누적 {event.cum_qty:,}주, 잔량 {event.remaining_qty:,}주{pnl})"
             )
         if isinstance(event, OrderCanceled):
             return f"{stamp}  취소      {event.strategy}: {self._stock(event.code)} {event.canceled_qty:,}주"
