@@ -137,6 +137,7 @@ def _email_text(msg: EmailMessage) -> str:
     return str(msg["Subject"]) + "\n" + "\n".join(str(p) for p in parts)
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # a loopback relay, on purpose
 async def test_demo_like_run_delivers_the_expected_notices_and_no_secret_anywhere(tmp_path: Path) -> None:
     """A run trades, notifies Slack and email as routed, and no key, token, webhook or password leaks."""
     with fake_slack() as slack, smtp_server(login=("bot", SMTP_PASSWORD)) as inbox:
