@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -69,11 +69,16 @@ class _DirectConnection:
 
     async def execute(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Cursor:
         """Run one statement now (we are on the connection's own thread)."""
-        return self._raw.execute(sql, tuple(parameters))
+        return self._raw.execute(sql, _bindable(parameters))
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
         """Run one query now and return its rows."""
-        return self._raw.execute(sql, tuple(parameters)).fetchall()
+        return self._raw.execute(sql, _bindable(parameters)).fetchall()
+
+
+def _bindable(parameters: Iterable[Any]) -> Mapping[str, Any] | tuple[Any, ...]:
+    """What sqlite3 binds, as aiosqlite would pass it: a mapping stays one (:named), the rest a tuple."""
+    return parameters if isinstance(parameters, Mapping) else tuple(parameters)
 
 
 def _run_now(step: Awaitable[T]) -> T:

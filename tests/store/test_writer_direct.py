@@ -378,3 +378,21 @@ async def test_without_a_thread_runner_store_writes_run_statement_by_statement(j
         assert stats.commands == 1 + 2 + 20 and stats.largest_batch > 1
     counts = await raw_counts(journal_path)
     assert counts == {"intents": 1, "intent_events": 2, "fills": 1, "positions": 1, "journal": 20}
+
+
+@pytest.mark.parametrize("direct", [False, True])
+@pytest.mark.anyio
+async def test_a_direct_op_binds_named_parameters_like_aiosqlite(journal_path: Path, direct: bool) -> None:
+    """Named parameters (a mapping, as aiosqlite allows) bind their values on the direct path too."""
+    row = {"t": "2026-03-02T09:00:00+09:00", "k": "reconnect", "s": "", "c": "", "d": '{"n":1}'}
+
+    async def op(conn: aiosqlite.Connection) -> None:
+        await conn.execute(
+            "INSERT INTO journal (time, kind, strategy, code, detail) VALUES (:t, :k, :s, :c, :d)", row
+        )
+
+    async with counted_store(journal_path) as rig:
+        await rig.writer.submit(op, label="named", batchable=True, direct=direct)
+    with reader(journal_path) as peek:
+        rows = peek.execute("SELECT time, kind, strategy, code, detail FROM journal").fetchall()
+    assert rows == [tuple(row.values())]
