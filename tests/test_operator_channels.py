@@ -203,7 +203,7 @@ async def test_demo_like_run_delivers_the_expected_notices_and_no_secret_anywher
 async def test_a_hanging_slack_delays_no_order(make_sim: Any, tmp_path: Path) -> None:
     """While Slack hangs on the first wave's notices, the second wave's orders leave on time (measured)."""
     start = kst(2026, 11, 20, 9, 10)
-    waves = {"09:10:08": ["005930", "035420", "005380"], "09:10:14": ["051910", "000660"]}
+    waves = {"09:10:05": ["005930", "035420", "005380"], "09:10:09": ["051910", "000660"]}
     strategies = tuple(
         StrategyConfig(
             name=f"wave{i}",
@@ -251,8 +251,8 @@ async def test_a_hanging_slack_delays_no_order(make_sim: Any, tmp_path: Path) ->
                 await until(lambda: bool(slack.requests), 10)  # the first wave's notices: hanging now
                 posted_before_slack_hung = len(posts_at)
                 await until(lambda: len(posts_at) >= 5, 15)
-                first = sorted((t - wall_of("09:10:08")) * 1000 for t in posts_at[:3])
-                second = sorted((t - wall_of("09:10:14")) * 1000 for t in posts_at[3:])
+                first = sorted((t - wall_of("09:10:05")) * 1000 for t in posts_at[:3])
+                second = sorted((t - wall_of("09:10:09")) * 1000 for t in posts_at[3:])
                 tg.cancel_scope.cancel()
     assert posted_before_slack_hung == 3  # Slack was already hanging when the second wave was due
     assert slack.requests and all(r["path"].startswith("/services/") for r in slack.requests)
