@@ -110,7 +110,7 @@ class Daemon:
         """Apply a new file's strategies (validated first: a bad file raises ConfigError, nothing changes)."""
         plugins = [(s, build_strategy(s, source, i)) for i, s in enumerate(cfg.strategy) if s.enabled]
         listed = await self._socket.condition_list() if any(s.condition for s, _ in plugins) else ()
-        seqs = _resolve_conditions(cfg, listed)
+        seqs = resolve_conditions(cfg, listed)
         await self.kernel.post(Reconfigure(tuple((s, p, seqs.get(s.name, "")) for s, p in plugins)))
         for seq in sorted(set(seqs.values()) - set(self._socket.realtime_conditions())):
             await self._socket.condition_search(seq, realtime=True)
@@ -132,7 +132,7 @@ class KiwoomFeed:
         await self._socket.unsubscribe(list(codes), ["0B"])
 
 
-def _resolve_conditions(cfg: BotConfig, listed: Sequence[Any]) -> dict[str, str]:
+def resolve_conditions(cfg: BotConfig, listed: Sequence[Any]) -> dict[str, str]:
     """strategy name → condition seq, from names or seqs written in `[[strategy]] condition`."""
     by_name = {c.name: c.seq for c in listed}
     seqs = {c.seq for c in listed}
@@ -368,7 +368,7 @@ async def run_daemon(
                     f"no broker session within {cfg.broker.startup_timeout_s:g} s at {endpoints.ws_url}"
                 ) from None
             listed = await socket.condition_list() if any(s.condition for s in cfg.strategy) else ()
-            seqs = _resolve_conditions(cfg, listed)
+            seqs = resolve_conditions(cfg, listed)
             for _i, strat, plugin in plugins:
                 kernel.add_strategy(strat, plugin, seqs.get(strat.name, ""))
             await socket.subscribe([], ["00", "04"])

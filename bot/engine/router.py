@@ -146,12 +146,21 @@ class Router:
         while self.in_flight:
             await self._idle.wait()
 
+    async def run_now(self, job: Job) -> None:
+        """Run one job to completion in the caller's task (a replay: outcomes in one order every time)."""
+        await self._slots.acquire()
+        self._count_in()
+        await self._run_job(job)
+
     def _start(self, tg: TaskGroup, job: Job) -> None:
         """Count the job in flight from the hand-over (a stop waits for it) and start it; a slot is held."""
+        self._count_in()
+        tg.start_soon(self._run_job, job)
+
+    def _count_in(self) -> None:
         if self.in_flight == 0:
             self._idle = anyio.Event()
         self.in_flight += 1
-        tg.start_soon(self._run_job, job)
 
     async def _run_job(self, job: Job) -> None:
         try:

@@ -28,7 +28,7 @@ from typing import Any, cast
 import anyio
 import structlog
 
-from bot.app import RunSummary, _resolve_conditions
+from bot.app import RunSummary, resolve_conditions
 from bot.broker.dryrun import DryRunBroker
 from bot.broker.kiwoom.accounts import KiwoomAccounts
 from bot.broker.kiwoom.codec import ConditionInfo, RealDecoder, parse_frame
@@ -100,8 +100,7 @@ class InlineRouter(Router):
     async def submit(self, job: Job) -> None:
         """Run the job now: journal, call the (dry-run) broker, emit the outcome."""
         self.jobs += 1
-        await self._slots.acquire()  # released by _run_job, as in Router.run
-        await self._run_job(job)
+        await self.run_now(job)
 
 
 class ReplayClock(ManualClock):
@@ -236,7 +235,7 @@ class _Replayer:
     async def start(self, listed: tuple[ConditionInfo, ...]) -> None:
         """Start the strategies (conditions resolved against the recorded listing), as the daemon does."""
         try:
-            seqs = _resolve_conditions(self.cfg, listed)
+            seqs = resolve_conditions(self.cfg, listed)
         except ConfigError as exc:
             raise ConfigError(f"{self.source}: {exc} (conditions listed in the recording)") from None
         self.started = True
