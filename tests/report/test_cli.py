@@ -19,19 +19,9 @@ from bot.report.model import to_json
 from bot.store import Store
 from tests.report.support import build_day
 from tests.report.test_build import _matching_broker
+from tests.test_operator_cli import _config, _run  # the operator CLI tests' config and runner
 
 DAY = date(2026, 11, 20)
-
-
-def _config(tmp_path: Path, journal: Path) -> Path:
-    config = tmp_path / "bot.toml"
-    config.write_text(
-        f'[broker]\nmode = "simulator"\nstate_dir = "{tmp_path / "state"}"\n'
-        '[simulator]\ntrading_day = "2026-11-20"\n'
-        f'[store]\npath = "{journal}"\n',
-        encoding="utf-8",
-    )
-    return config
 
 
 @pytest.fixture
@@ -40,12 +30,6 @@ def config(tmp_path: Path) -> Path:
     journal = tmp_path / "journal.sqlite3"
     anyio.run(build_day, journal)
     return _config(tmp_path, journal)
-
-
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]]:
-    capsys.readouterr()
-    code = main(list(argv))
-    return code, capsys.readouterr().out.splitlines()
 
 
 def test_without_a_stored_report_it_is_made_from_the_journal_alone(
