@@ -156,6 +156,7 @@ _PERCENT = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 _ORDER_STATUS: dict[str, OrderStatus] = {s.value: s for s in OrderStatus}
 _SIDE_907: dict[str, Side] = {"1": Side.SELL, "2": Side.BUY}
 _ITEM_SUFFIX_VENUE: dict[str, Venue] = {"NX": Venue.NXT, "AL": Venue.SOR}
+_fast_tick = Tick.fast  # bound once: a `Tick.fast` lookup per tick would build the bound method each time
 
 RealEvent = (
     Tick | OrderBook | OrderEvent | BalanceEvent | ViTriggered | ViReleased | ConditionHit | ConditionExit
@@ -390,7 +391,7 @@ class RealDecoder:
         when = self._times.get(s20)  # the cache holds the session day of `now` (see `_roll_day`)
         if when is None:
             when = self._time(s20, now, "REAL 0B FID 20")
-        return Tick(
+        return _fast_tick(
             code,
             when,
             price,
