@@ -83,6 +83,16 @@ class WorkingOrder:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class BuyReservations:
+    """KRW reserved by open buy orders (market buys at the upper limit), and the symbols they are for."""
+
+    total: int
+    strategy: int  # the asking strategy's orders
+    code: int  # the orders for the symbol asked about, any strategy
+    strategy_codes: frozenset[str]  # symbols the asking strategy is buying
+
+
 _FLAT = PositionState()  # frozen: shared by every lookup of a symbol not held (strategies ask per tick)
 
 
@@ -194,17 +204,43 @@ class Portfolio:
     ) -> int:
         """KRW reserved by open buy orders; a market buy is reserved at the upper limit (rules §6)."""
         total = 0
-        for o in self.working(strategy, code):
-            if o.side is Side.BUY:
-                total += o.remaining_qty * (
-                    o.price if o.order_type.needs_price else reserve_price(market, o.code)
-                )
+        for o in self._working.values():  # working orders are never terminal: remaining = qty - filled
+            if o.side is Side.BUY and (strategy is None or o.strategy == strategy) and (
+                code is None or o.code == code
+            ):
+                price = o.price if o.order_type.needs_price else reserve_price(market, o.code)
+                total += (o.qty - o.facts.filled_qty) * price
         return total
+
+    def buy_reservations(self, market: MarketState, strategy: str, code: str) -> BuyReservations:
+        """What open buy orders reserve, totalled the ways the risk gate asks, in one pass over them
+        (an entry's check runs on the order path: one pass instead of one per rule)."""
+        total = by_strategy = by_code = 0
+        strategy_codes: set[str] = set()
+        for o in self._working.values():  # working orders are never terminal: remaining = qty - filled
+            if o.side is not Side.BUY:
+                continue
+            price = o.price if o.order_type.needs_price else reserve_price(market, o.code)
+            value = (o.qty - o.facts.filled_qty) * price
+            total += value
+            if o.strategy == strategy:
+                by_strategy += value
+                strategy_codes.add(o.code)
+            if o.code == code:
+                by_code += value
+        return BuyReservations(total, by_strategy, by_code, frozenset(strategy_codes))
+
+    def has_working(self, code: str) -> bool:
+        """Whether any order for `code` (either side, any strategy) may still trade."""
+        return any(o.code == code for o in self._working.values())
+
+    def held_cost(self, strategy: str) -> int:
+        """Cost basis of a strategy's holdings."""
+        return sum(p.cost_basis for (s, _), p in self._positions.items() if s == strategy and p.qty)
 
     def budget_used(self, strategy: str, market: MarketState) -> int:
         """KRW a strategy has committed: cost of its holdings plus its open buy orders."""
-        held = sum(p.cost_basis for p in self.positions(strategy).values())
-        return held + self.working_buy_notional(market, strategy)
+        return self.held_cost(strategy) + self.working_buy_notional(market, strategy)
 
     def market_value(self, market: MarketState, code: str | None = None) -> int:
         """Holdings at last price (cost basis where no price is known)."""

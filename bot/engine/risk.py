@@ -258,37 +258,36 @@ class RiskGate:
             return Denied(cmd, "no_price", f"no price known for {cmd.code}: cannot size the order")
         if notional > cfg.max_order_krw:
             return Denied(cmd, "max_order", f"order value {won(notional)} exceeds {won(cfg.max_order_krw)}")
+        reserved = portfolio.buy_reservations(self._market, cmd.strategy, cmd.code)
         strat = self._strategies.get(cmd.strategy)
         if strat is not None:
-            used = portfolio.budget_used(cmd.strategy, self._market)
+            used = portfolio.held_cost(cmd.strategy) + reserved.strategy
             if used + notional > strat.budget_krw:
                 return Denied(
                     cmd,
                     "strategy_budget",
                     f"{cmd.strategy} has {won(strat.budget_krw - used)} of its {won(strat.budget_krw)} left",
                 )
-            held_codes = {c for (_, c) in portfolio.positions(cmd.strategy)}
-            held_codes |= {o.code for o in portfolio.working(cmd.strategy) if o.side is Side.BUY}
+            held_codes = {c for (_, c) in portfolio.positions(cmd.strategy)} | reserved.strategy_codes
             if cmd.code not in held_codes and len(held_codes) >= strat.max_positions:
                 return Denied(
                     cmd, "strategy_positions", f"{cmd.strategy} already holds {len(held_codes)} symbols"
                 )
-        symbol_value = portfolio.market_value(self._market, cmd.code)
-        symbol_value += portfolio.working_buy_notional(self._market, code=cmd.code)
+        symbol_value = portfolio.market_value(self._market, cmd.code) + reserved.code
         if symbol_value + notional > cfg.max_position_krw:
             return Denied(
                 cmd,
                 "max_position",
                 f"{cmd.code} would be {won(symbol_value + notional)} > {won(cfg.max_position_krw)}",
             )
-        exposure = portfolio.gross_exposure(self._market)
+        exposure = portfolio.market_value(self._market) + reserved.total
         if exposure + notional > cfg.max_gross_exposure_krw:
             return Denied(
                 cmd,
                 "max_exposure",
                 f"gross exposure would be {won(exposure + notional)} > {won(cfg.max_gross_exposure_krw)}",
             )
-        if portfolio.symbol_qty(cmd.code) == 0 and not portfolio.working(code=cmd.code):
+        if portfolio.symbol_qty(cmd.code) == 0 and not portfolio.has_working(cmd.code):
             if portfolio.open_position_count() >= cfg.max_open_positions:
                 return Denied(cmd, "max_positions", f"already {cfg.max_open_positions} open positions")
         if self.breach_daily_loss(portfolio):
