@@ -49,6 +49,7 @@ from bot.store.models import (
 from bot.store.reader import JournalQueries, StoreReader
 from bot.store.schema import SCHEMA_VERSION
 from bot.store.store import Store
+from bot.store.writer import Queued
 
 __all__ = [
     "EXTERNAL_STRATEGY",
@@ -67,6 +68,7 @@ __all__ = [
     "OrderRow",
     "Overfill",
     "PositionRow",
+    "Queued",
     "SchemaMismatch",
     "Store",
     "StoreFailed",

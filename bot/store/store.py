@@ -12,7 +12,7 @@ Reads go through a separate read-only connection. On a storage failure every wri
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -32,7 +32,7 @@ from bot.store.models import Fill, PositionRow, TradingStateRecord
 from bot.store.reader import JournalQueries
 from bot.store.schema import rollback_quietly
 from bot.store.validate import check_fill, check_int, check_intent, check_kind, require
-from bot.store.writer import Writer, WriterStats
+from bot.store.writer import Queued, Writer, WriterStats
 
 log = structlog.get_logger(__name__)
 
@@ -178,6 +178,25 @@ class Store(JournalQueries):
 
         Whether the move is allowed is the engine's decision; the store records whatever it is told.
         """
+        op = self._transition_op(intent_id, new_state, time, order_no, detail)
+        await self._writer.submit(op, label=f"transition_intent {intent_id}", batchable=True, direct=True)
+
+    def queue_transition(
+        self,
+        intent_id: str,
+        new_state: IntentState,
+        *,
+        time: datetime,
+        order_no: str | None = None,
+        detail: str = "",
+    ) -> Queued[None] | None:
+        """`transition_intent`, queued in order without waiting for the commit (None: the queue is full)."""
+        op = self._transition_op(intent_id, new_state, time, order_no, detail)
+        return self._writer.enqueue(op, label=f"transition_intent {intent_id}", batchable=True, direct=True)
+
+    def _transition_op(
+        self, intent_id: str, new_state: IntentState, time: datetime, order_no: str | None, detail: str
+    ) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
         require(
             order_no is None or (isinstance(order_no, str) and bool(order_no)),
             "order_no must be None (unchanged) or a non-empty string",
@@ -189,7 +208,7 @@ class Store(JournalQueries):
         async def op(conn: aiosqlite.Connection) -> None:
             await writes.transition_intent(conn, intent_id, state, when, order_no, detail)
 
-        await self._writer.submit(op, label=f"transition_intent {intent_id}", batchable=True, direct=True)
+        return op
 
     async def apply_fill(self, fill: Fill, *, new_state: IntentState | None = None) -> bool:
         """Apply a broker fill exactly once; False if `(trade date, order_no, fill_no)` was already recorded.
@@ -198,6 +217,17 @@ class Store(JournalQueries):
         given), the position and its realized P&L (`bot.store.pnl`) and an `intent_events` row. A fill
         that would take the intent past its order quantity raises `Overfill` and writes nothing.
         """
+        op, label = self._fill_op(fill, new_state)
+        return await self._writer.submit(op, label=label, batchable=True, direct=True)
+
+    def queue_fill(self, fill: Fill, *, new_state: IntentState | None = None) -> Queued[bool] | None:
+        """`apply_fill`, queued in order without waiting for the commit (None: the queue is full)."""
+        op, label = self._fill_op(fill, new_state)
+        return self._writer.enqueue(op, label=label, batchable=True, direct=True)
+
+    def _fill_op(
+        self, fill: Fill, new_state: IntentState | None
+    ) -> tuple[Callable[[aiosqlite.Connection], Awaitable[bool]], str]:
         fill = check_fill(fill)
         when = format_time(fill.time, field="fill time")
         trade_date = trade_date_of(fill.time)
@@ -206,8 +236,7 @@ class Store(JournalQueries):
         async def op(conn: aiosqlite.Connection) -> bool:
             return await writes.apply_fill(conn, fill, state, when, trade_date)
 
-        label = f"apply_fill {fill.order_no}/{fill.fill_no}"
-        return await self._writer.submit(op, label=label, batchable=True, direct=True)
+        return op, f"apply_fill {fill.order_no}/{fill.fill_no}"
 
     async def append_journal(
         self,
@@ -219,6 +248,29 @@ class Store(JournalQueries):
         code: str = "",
     ) -> None:
         """Append an event (condition hit, denial, reconnect, …) to the journal; committed on return."""
+        op = self._journal_op(kind, detail, time, strategy, code)
+        await self._writer.submit(
+            op, label=f"append_journal {kind}", batchable=True, isolated=False, direct=True
+        )
+
+    def queue_journal(
+        self,
+        kind: str,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        time: datetime,
+        strategy: str = "",
+        code: str = "",
+    ) -> Queued[None] | None:
+        """`append_journal`, queued in order without waiting for the commit (None: the queue is full)."""
+        op = self._journal_op(kind, detail, time, strategy, code)
+        return self._writer.enqueue(
+            op, label=f"append_journal {kind}", batchable=True, isolated=False, direct=True
+        )
+
+    def _journal_op(
+        self, kind: str, detail: Mapping[str, Any] | None, time: datetime, strategy: str, code: str
+    ) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
         require(isinstance(strategy, str) and isinstance(code, str), "strategy and code must be strings")
         entry = writes.EncodedJournal(
             format_time(time), check_kind(kind), strategy, code, encode_detail(detail)
@@ -227,9 +279,7 @@ class Store(JournalQueries):
         async def op(conn: aiosqlite.Connection) -> None:
             await writes.insert_journal(conn, entry)
 
-        await self._writer.submit(
-            op, label=f"append_journal {kind}", batchable=True, isolated=False, direct=True
-        )
+        return op
 
     async def set_trading_state(
         self, state: TradingState, reason: str, by: str, *, time: datetime

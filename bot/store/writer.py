@@ -33,7 +33,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import aiosqlite
 import anyio
@@ -149,6 +149,26 @@ class _Done:
     committed: bool
 
 
+class Queued(Generic[T]):
+    """A write handed to the writer without waiting for it (`Writer.enqueue`); its outcome comes later."""
+
+    __slots__ = ("_cmd", "_deadline", "_writer")
+
+    def __init__(self, writer: Writer, cmd: _Command, deadline: float) -> None:
+        self._writer = writer
+        self._cmd = cmd
+        self._deadline = deadline
+
+    @property
+    def label(self) -> str:
+        """What the write is (for logs)."""
+        return self._cmd.label
+
+    async def result(self) -> T:
+        """Wait for the write's transaction (bounded by the writer's timeout from when it was queued)."""
+        return cast(T, await self._writer._outcome(self._cmd, self._deadline))
+
+
 class Writer:
     """Owns the write connection; run it with `tg.start(writer.run)`, stop it with `aclose()`."""
 
@@ -206,34 +226,74 @@ class Writer:
         `direct=True` promises that `op` awaits nothing but the connection's `execute` and
         `execute_fetchall`: its transaction then runs in one call on the connection thread.
         """
+        cmd = self._command(op, label, batchable=batchable, isolated=isolated, control=control, direct=direct)
+        deadline = anyio.current_time() + self._timeout
+        try:
+            try:  # no extra loop turn while the queue has room
+                self._send.send_nowait(cmd)
+            except anyio.WouldBlock:
+                with anyio.fail_after(self._timeout):
+                    await self._send.send(cmd)
+        except TimeoutError:
+            raise StoreTimeout(
+                f"{label} waited {self._timeout:g}s for the journal writer and was withdrawn; "
+                "nothing was written"
+            ) from None
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            raise StoreFailed(f"{label} refused: the journal writer has stopped") from exc
+        return cast(T, await self._outcome(cmd, deadline))
+
+    def enqueue(
+        self,
+        op: Callable[[aiosqlite.Connection], Awaitable[T]],
+        *,
+        label: str,
+        batchable: bool,
+        isolated: bool = True,
+        direct: bool = False,
+    ) -> Queued[T] | None:
+        """Queue `op` now, without waiting for its commit: `await queued.result()` later (same deadline
+        and errors as `submit`). None when the queue is full: `submit` instead, which waits for room."""
+        cmd = self._command(op, label, batchable=batchable, isolated=isolated, control=False, direct=direct)
+        try:
+            self._send.send_nowait(cmd)
+        except anyio.WouldBlock:
+            return None
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            raise StoreFailed(f"{label} refused: the journal writer has stopped") from exc
+        return Queued(self, cmd, anyio.current_time() + self._timeout)
+
+    def _command(
+        self, op: Op, label: str, *, batchable: bool, isolated: bool, control: bool, direct: bool
+    ) -> _Command:
+        """A new command, or StoreFailed when the writer is failed or closed."""
         if self._failure is not None and not control:
             raise StoreFailed(f"{label} refused: the journal is failed ({self._failure})")
         if self._closed:
             raise StoreFailed(f"{label} refused: the journal is closed")
-        cmd = _Command(op, label, batchable=batchable, isolated=isolated, control=control, direct=direct)
+        return _Command(op, label, batchable=batchable, isolated=isolated, control=control, direct=direct)
+
+    async def _outcome(self, cmd: _Command, deadline: float) -> object:
+        """Wait (until `deadline`) for a queued command's transaction; its result or its error."""
         try:
-            with anyio.fail_after(self._timeout):
-                try:  # no extra loop turn while the queue has room
-                    self._send.send_nowait(cmd)
-                except anyio.WouldBlock:
-                    await self._send.send(cmd)
+            with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
                 await cmd.done.wait()
         except TimeoutError:
             with self._claim:
                 withdrawn = cmd.abandoned = not cmd.started
             if withdrawn:
                 raise StoreTimeout(
-                    f"{label} waited {self._timeout:g}s for the journal writer and was withdrawn; "
+                    f"{cmd.label} waited {self._timeout:g}s for the journal writer and was withdrawn; "
                     "nothing was written"
                 ) from None
-            failure = StoreFailed(f"{label} did not finish within {self._timeout:g}s; the journal is stalled")
+            failure = StoreFailed(
+                f"{cmd.label} did not finish within {self._timeout:g}s; the journal is stalled"
+            )
             self._fail(failure)
             raise failure from None
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-            raise StoreFailed(f"{label} refused: the journal writer has stopped") from exc
         if cmd.error is not None:
             raise cmd.error
-        return cast(T, cmd.result)
+        return cmd.result
 
     def clear_failure(self) -> None:
         """Leave the failed state (only after `recover()` verified the file)."""
