@@ -20,7 +20,7 @@ from .helpers import at, make_fill, make_intent, raw_counts
 
 @pytest.mark.anyio
 async def test_queued_writes_commit_in_the_order_queued_and_report_their_results(journal_path: Path) -> None:
-    """Twenty fills, a transition and a note queued back to back are committed in order, in few transactions."""
+    """Twenty fills, a transition and a note queued back to back commit in order, in few transactions."""
     async with Store.open(journal_path) as store:
         await store.insert_intent(make_intent("i-1", qty=20))
         await store.transition_intent("i-1", IntentState.ACCEPTED, time=at(0.5), order_no="0000101")
@@ -62,7 +62,7 @@ async def test_a_queued_write_on_a_failed_journal_is_refused_at_once(journal_pat
 
 @pytest.mark.anyio
 async def test_a_queued_write_blocked_past_its_deadline_is_withdrawn(journal_path: Path) -> None:
-    """A queued write that cannot start before the writer's deadline raises StoreTimeout and is never written."""
+    """A queued write that cannot start before its deadline raises StoreTimeout and is never written."""
     async with Store.open(journal_path, write_timeout=0.3, busy_timeout_ms=4000) as store:
         blocker = await aiosqlite.connect(journal_path, isolation_level=None)
         try:
