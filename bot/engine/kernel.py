@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import anyio
 import structlog
@@ -71,12 +72,13 @@ from bot.engine.portfolio import WorkingOrder
 from bot.engine.router import JournalFailed
 from bot.engine.strategy import Strategy, StrategyContext
 from bot.errors import KiwoomBotError
-from bot.store import FillSource
+from bot.store import FillSource, Queued
 
 log = structlog.get_logger(__name__)
 
 STORM_COUNT = 5  # this many feed drops ...
 STORM_WINDOW = timedelta(minutes=10)  # ... within this long are a reconnect storm (FeedStorm)
+JOURNAL_BEHIND = 10_000  # journal writes queued by the kernel whose outcome is not checked yet
 
 # Journal states of an intent whose fate the broker has not confirmed: reconciled before trading.
 _UNACKNOWLEDGED = frozenset({IntentState.PENDING_SEND, IntentState.SENT, IntentState.UNKNOWN})
@@ -155,6 +157,8 @@ class Kernel(Flattening):
         self._inbox = inbox_send
         async with anyio.create_task_group() as tg:
             self._tg = tg
+            self._behind, behind = anyio.create_memory_object_stream[tuple[Queued[Any], str]](JOURNAL_BEHIND)
+            tg.start_soon(self._watch_journal, behind)
             await self._recover()
             await self._reconcile("startup")
             self.synced = True

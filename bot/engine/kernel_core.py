@@ -7,13 +7,13 @@ every command takes (risk gate, then router). The kernel's behaviour modules bui
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
 import structlog
 from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from bot.broker.port import Broker
 from bot.clock import Clock
@@ -42,12 +42,12 @@ from bot.engine.market_state import MarketState
 from bot.engine.orderstate import OrderFacts
 from bot.engine.portfolio import Portfolio, WorkingOrder
 from bot.engine.risk import Approved, MarketGuard, RiskGate
-from bot.engine.router import CancelJob, Router, SubmitJob
+from bot.engine.router import CancelJob, JournalFailed, Router, SubmitJob
 from bot.engine.strategy import StrategyEvent
 from bot.engine.timers import Timers
 from bot.errors import KiwoomBotError
 from bot.market.costs import CostModel
-from bot.store import Store, StoreFailed
+from bot.store import Queued, Store, StoreFailed
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +108,7 @@ class KernelCore:
         self._inbox: MemoryObjectSendStream[KernelInput] | None = None
         self._tg: TaskGroup | None = None
         self._state_version = -1
+        self._behind: MemoryObjectSendStream[tuple[Queued[Any], str]] | None = None  # see _write_behind
 
     async def _post(self, item: KernelInput) -> None:
         assert self._inbox is not None
@@ -248,22 +249,60 @@ class KernelCore:
     async def _journal(
         self, kind: str, detail: dict[str, Any], *, strategy: str = "", code: str = ""
     ) -> None:
-        try:
-            await self.store.append_journal(kind, detail, time=self.clock.now(), strategy=strategy, code=code)
-        except StoreFailed as exc:
-            await self._set_state(TradingState.HALTED, f"journal write failed: {exc}", "store")
-        except KiwoomBotError as exc:
-            log.error("journal_append_failed", kind=kind, error=str(exc))
+        now = self.clock.now()
+        await self._write_behind(
+            lambda: self.store.queue_journal(kind, detail, time=now, strategy=strategy, code=code),
+            lambda: self.store.append_journal(kind, detail, time=now, strategy=strategy, code=code),
+        )
 
     async def _journal_state(self, intent_id: str, detail: str, order_no: str | None = None) -> None:
         order = self.portfolio.order(intent_id)
         if order is None:
             return
+        state, now, store = order.state, self.clock.now(), self.store
+        await self._write_behind(
+            lambda: store.queue_transition(intent_id, state, time=now, order_no=order_no, detail=detail),
+            lambda: store.transition_intent(intent_id, state, time=now, order_no=order_no, detail=detail),
+            intent_id,
+        )
+
+    async def _write_behind(
+        self,
+        queue: Callable[[], Queued[Any] | None],
+        write: Callable[[], Awaitable[object]],
+        intent_id: str = "",
+    ) -> None:
+        """Journal a change without waiting for its commit: the writer commits in the order changes are
+        queued (a burst of fills in one transaction), and `_watch_journal` halts trading if one fails.
+        Only an order's intent must be on disk before something acts on it (the router waits for that);
+        fills, transitions and notes are facts the broker also keeps, so the kernel goes on with the next
+        event meanwhile. Without the watcher (a replay or a test calling `process`), or with the writer's
+        queue full (backpressure), this waits for the commit as before."""
         try:
-            await self.store.transition_intent(
-                intent_id, order.state, time=self.clock.now(), order_no=order_no, detail=detail
-            )
+            queued = queue() if self._behind is not None else None
+            if queued is None:
+                await write()
+                return
         except StoreFailed as exc:
             await self._set_state(TradingState.HALTED, f"journal write failed: {exc}", "store")
-        except KiwoomBotError as exc:
-            log.error("intent_transition_failed", intent_id=intent_id, error=str(exc))
+            return
+        except KiwoomBotError as exc:  # a refused write (an unknown intent, a conflict): logged, not fatal
+            log.error("journal_write_failed", error=str(exc))
+            return
+        assert self._behind is not None
+        try:
+            self._behind.send_nowait((queued, intent_id))
+        except anyio.WouldBlock:
+            with anyio.fail_after(30):
+                await self._behind.send((queued, intent_id))
+
+    async def _watch_journal(self, queued: MemoryObjectReceiveStream[tuple[Queued[Any], str]]) -> None:
+        """The outcomes of `_write_behind`'s writes, in order: a storage failure halts trading."""
+        async with queued:
+            async for write, intent_id in queued:
+                try:
+                    await write.result()
+                except StoreFailed as exc:
+                    await self._post(JournalFailed(intent_id, str(exc), self.clock.now()))
+                except KiwoomBotError as exc:
+                    log.error("journal_write_failed", write=write.label, error=str(exc))

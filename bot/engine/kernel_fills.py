@@ -19,9 +19,8 @@ from bot.domain.values import Side, TradingState
 from bot.engine.kernel_core import KernelCore
 from bot.engine.orderstate import Overfill
 from bot.engine.portfolio import EXTERNAL, WorkingOrder
-from bot.errors import KiwoomBotError
 from bot.market.costs import Market, commission
-from bot.store import Fill, FillSource, StoreFailed
+from bot.store import Fill, FillSource
 
 log = structlog.get_logger(__name__)
 
@@ -123,27 +122,16 @@ class FillBooking(KernelCore):
         after = self.portfolio.apply_fill(strategy, order.code, order.side, qty, price, fee, tax, now)
         realized = after.realized_pnl - before if order.side is Side.SELL else None
         self.stats.fills += 1
-        try:
-            await self.store.apply_fill(
-                Fill(
-                    order.intent_id,
-                    order.order_no,
-                    fill_no or f"c{cum_qty:07d}",
-                    order.code,
-                    order.side,
-                    qty,
-                    price,
-                    fee,
-                    tax,
-                    now,
-                    source,
-                ),
-                new_state=order.state,
-            )
-        except StoreFailed as exc:
-            await self._set_state(TradingState.HALTED, f"journal write failed: {exc}", "store")
-        except KiwoomBotError as exc:
-            log.error("fill_not_journaled", order_no=order.order_no, error=str(exc))
+        fill = Fill(
+            order.intent_id, order.order_no, fill_no or f"c{cum_qty:07d}", order.code, order.side, qty,
+            price, fee, tax, now, source,
+        )  # fmt: skip
+        state = order.state
+        await self._write_behind(
+            lambda: self.store.queue_fill(fill, new_state=state),
+            lambda: self.store.apply_fill(fill, new_state=state),
+            order.intent_id,
+        )
         filled = OrderFilled(
             order.intent_id,
             order.strategy,

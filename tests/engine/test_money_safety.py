@@ -236,6 +236,28 @@ async def test_overfill_halts_trading(make_sim: Any, tmp_path: Path) -> None:
             assert (await reader.read_trading_state()).state is TradingState.HALTED
 
 
+async def test_a_journal_write_refused_behind_the_kernel_halts_trading(make_sim: Any, tmp_path: Path) -> None:
+    """Notes and fills are journaled without the kernel waiting for the commit; one the disk refuses halts."""
+    async with make_sim(start=START) as (sim, ep):
+        events: list[object] = []
+        cfg = daemon_config(ep, tmp_path, one_buy(at="15:00"))
+        async with daemon(sim, cfg, events) as kernel:
+            store = kernel.store
+            await store.set_max_page_count(await store.page_count())  # SQLITE_FULL at the next new page
+            for n in range(40):  # one note at a time, until the disk refuses one
+                commits = store.writer_stats.transactions
+                await kernel.post(FeedDown(f"{n} " + "x" * 3000, sim.clock.now()))
+                stats = store.writer_stats
+                await until(lambda c=commits: store.failed is not None or stats.transactions > c, 5)
+                if store.failed is not None:
+                    break
+            # nothing is posted after the refused write: only its watcher can have halted trading
+            await until(lambda: kernel.risk.state is TradingState.HALTED, 5)
+            halts = [e for e in events if isinstance(e, StateChanged) and e.state is TradingState.HALTED]
+            assert halts and halts[0].reason.startswith("journal write failed")
+            assert store.failed is not None
+
+
 async def test_r1_reconnect_pauses_entries_until_resync_reconciled(make_sim: Any, tmp_path: Path) -> None:
     """After a dropped socket the feed resubscribes, the broker is reconciled, then entries resume."""
     async with make_sim(start=START) as (sim, ep):
