@@ -244,10 +244,10 @@ async def test_a_journal_write_refused_behind_the_kernel_halts_trading(make_sim:
         async with daemon(sim, cfg, events) as kernel:
             store = kernel.store
             await store.set_max_page_count(await store.page_count())  # SQLITE_FULL at the next new page
+            stats = store.writer_stats
             for n in range(40):  # one note at a time, until the disk refuses one
-                commits = store.writer_stats.transactions
+                commits = stats.transactions
                 await kernel.post(FeedDown(f"{n} " + "x" * 3000, sim.clock.now()))
-                stats = store.writer_stats
                 await until(lambda c=commits: store.failed is not None or stats.transactions > c, 5)
                 if store.failed is not None:
                     break
