@@ -40,7 +40,7 @@ must be caught by the start-of-day check.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
@@ -119,12 +119,18 @@ _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 
 @dataclass(frozen=True, slots=True)
 class _Now:
-    """What one venue accepts at one instant, and how to say it."""
+    """What one venue accepts at one instant, and how to say it (`text` may be a function: the words
+    are only needed when something is refused, and formatting them costs more than the rest)."""
 
     phase: Phase
     allowed: frozenset[TradeType]
     entries: bool
-    what: str
+    text: str | Callable[[], str]
+
+    @property
+    def what(self) -> str:
+        """The state in words."""
+        return self.text if isinstance(self.text, str) else self.text()
 
 
 class SessionGuard:
@@ -141,6 +147,8 @@ class SessionGuard:
         self._margin = timedelta(seconds=safety_margin_s)
         self._day: date | None = None
         self._reports: list[tuple[datetime, MarketStateChange]] = []
+        self._reports_version = 0  # bumped whenever `_reports` changes (keys the memo below)
+        self._last: tuple[Venue, datetime, int, _Now] | None = None  # order_block then entry_block ask alike
 
     @classmethod
     def from_config(cls, config: MarketConfig, *, safety_margin_s: float = 0.0) -> SessionGuard:
@@ -197,6 +205,7 @@ class SessionGuard:
         if day != self._day:
             self._day, self._reports = day, []
         self._reports.append((when, change))
+        self._reports_version += 1
         note = self._disagreement(when, change)
         if note is None:
             log.info("exchange_state_followed", code=change.code, venue=change.venue, state=change.event)
@@ -238,6 +247,15 @@ class SessionGuard:
 
     # --- the state of a venue at an instant ---------------------------------------------------
     def _state(self, venue: Venue, t: datetime) -> _Now:
+        """`_compute_state`, remembered for the last instant asked (the risk gate asks twice per order)."""
+        last = self._last
+        if last is not None and last[0] is venue and last[1] == t and last[2] == self._reports_version:
+            return last[3]
+        now = self._compute_state(venue, t)
+        self._last = (venue, t, self._reports_version, now)
+        return now
+
+    def _compute_state(self, venue: Venue, t: datetime) -> _Now:
         d = t.date()
         closure = self._calendar.closure_reason(d)
         if closure is not None:
@@ -258,7 +276,7 @@ class SessionGuard:
             seg.phase,
             self._sessions.allowed_trade_types(venue, t),
             seg.phase in _ENTRY_PHASES,
-            f"{venue} is {_PHASE_TEXT[seg.phase]} ({self._span(venue, seg)})",
+            lambda: f"{venue} is {_PHASE_TEXT[seg.phase]} ({self._span(venue, seg)})",
         )
         return self._krx_reported(t, seg, base) if venue is Venue.KRX else self._nxt_reported(t, base)
 

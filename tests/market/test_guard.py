@@ -509,3 +509,13 @@ def test_guard_is_pure_in_time(guard: SessionGuard) -> None:
     backward = [guard.order_block(KRX, t, MIOC) for t in reversed(instants)]
     assert forward == list(reversed(backward))
     assert forward[0] is not None and forward[1] is None and forward[-1] is not None
+
+
+def test_a_report_between_two_questions_about_the_same_instant_is_heeded(guard: SessionGuard) -> None:
+    """The guard remembers its last answer per instant, but a report in between changes the answer at once."""
+    when = at(NORMAL, "15:19:55")
+    assert guard.order_block(KRX, when, MIOC) is None
+    assert guard.entry_block(KRX, when) is None
+    assert guard.follow_exchange_state("2", at(NORMAL, "15:19:50")) is None
+    assert guard.order_block(KRX, when, MIOC) is not None
+    assert guard.entry_block(KRX, when) is not None
