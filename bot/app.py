@@ -325,6 +325,7 @@ async def run_daemon(
             dry = await _dry_run_broker(cfg, clock, costs, store, live_broker)
             stack.push_async_callback(dry.aclose)
             broker = dry
+        inbox_send, inbox = anyio.create_memory_object_stream[KernelInput](10_000)
         socket = KiwoomSocket(
             endpoints.ws_url,
             rest.tokens,
@@ -337,8 +338,8 @@ async def run_daemon(
                 condition_pace_s=cfg.broker.condition_pace_s,
             ),
             recorder=recorder,
+            deliver_to=inbox_send.clone(),  # straight into the kernel's inbox, in order
         )
-        inbox_send, inbox = anyio.create_memory_object_stream[KernelInput](10_000)
         timers = Timers(clock)
         router = Router(broker, store, clock, inbox_send.clone())
         kernel = Kernel(
@@ -374,13 +375,6 @@ async def run_daemon(
             await socket.subscribe([], ["00", "04"])
             await socket.subscribe([], ["1h"])
 
-            async def pump() -> None:
-                async with socket.events() as events:
-                    async for event in events:
-                        with anyio.fail_after(60):
-                            await inbox_send.send(event)
-
-            tg.start_soon(pump)
             if dry is not None:
                 tg.start_soon(_pump_local, dry, inbox_send.clone())
             await tg.start(router.run)

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 import anyio
 import structlog
 from anyio.abc import TaskStatus
-from anyio.streams.memory import MemoryObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
@@ -131,7 +131,10 @@ class KiwoomSocket:
         *,
         settings: WsSettings | None = None,
         recorder: RecordTap | None = None,
+        deliver_to: MemoryObjectSendStream[FeedEvent] | None = None,
     ) -> None:
+        """`deliver_to`: where decoded events go (the daemon passes its kernel's inbox: one hand-over
+        less per tick); by default they queue on this socket's own stream, read with `events()`."""
         parts = urlsplit(ws_url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
             raise ValueError(f"ws_url must be an absolute ws:// or wss:// URL, got {ws_url!r}")
@@ -143,6 +146,10 @@ class KiwoomSocket:
         self._subs = Subscriptions(self._settings.max_items_per_reg)
         self._realtime: dict[str, Venue] = {}
         self._send, self._recv = anyio.create_memory_object_stream[FeedEvent](self._settings.event_buffer)
+        if deliver_to is not None:
+            self._recv.close()
+            self._send.close()
+            self._send = deliver_to
         self._reg_lock = anyio.Lock()
         self._cond_lock = anyio.Lock()
         self._up = anyio.Event()
@@ -161,7 +168,8 @@ class KiwoomSocket:
     # ----------------------------------------------------------------- public surface
 
     def events(self) -> MemoryObjectReceiveStream[FeedEvent]:
-        """The stream of decoded events and feed-state events (closed when `run` ends)."""
+        """The stream of decoded events and feed-state events (closed when `run` ends; closed from the start
+        when they go `deliver_to` another stream)."""
         return self._recv
 
     @property

@@ -297,3 +297,25 @@ async def test_order_fill_balance_and_book_pushes_decode(make_sim: SimFactory) -
         holding = [b for b in s.of(BalanceEvent) if b.code == "005930"][-1]
         assert holding.qty == 10 and holding.avg_price > 0
         assert s.sock.stats.malformed_entries == 0
+
+
+@pytest.mark.anyio
+async def test_events_can_go_straight_into_another_stream(make_sim: SimFactory) -> None:
+    """With `deliver_to` (the daemon passes its kernel's inbox) ticks arrive there; `events()` is closed."""
+    async with make_sim() as (sim, ep):
+        endpoints = KiwoomEndpoints.for_mode("live", rest_url=ep.rest_url, ws_url=ep.ws_url)
+        inbox_send, inbox = anyio.create_memory_object_stream[object](100)
+        async with KiwoomHttp(endpoints, Throttle(50.0), timeout_s=3.0, connect_timeout_s=2.0) as http:
+            tokens = TokenManager(http, AppCredentials(SIM_APPKEY, SIM_SECRETKEY), sim.clock)
+            sock = KiwoomSocket(ep.ws_url, tokens, sim.clock, settings=FAST, deliver_to=inbox_send)
+            with pytest.raises(anyio.ClosedResourceError):
+                sock.events().receive_nowait()
+            async with anyio.create_task_group() as tg:
+                with anyio.fail_after(5):
+                    await tg.start(sock.run)
+                await sock.subscribe(["005930"], ["0B"])
+                with anyio.fail_after(5):
+                    while not isinstance(event := await inbox.receive(), Tick):
+                        pass
+                tg.cancel_scope.cancel()
+        assert isinstance(event, Tick) and event.code == "005930"
