@@ -23,6 +23,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import Daemon, run_daemon
+from bot.clock import Clock
 from bot.config import (
     BotConfig,
     BrokerConfig,
@@ -135,9 +136,16 @@ def bench_config(ep: SimEndpoints, tmp: Path, *strategies: StrategyConfig, **bro
 @asynccontextmanager
 async def running_daemon(sim: Simulator, cfg: BotConfig) -> AsyncIterator[Daemon]:
     """`bot.app.run_daemon` in this process on the simulator's clock until the block ends."""
+    async with running_daemon_on(cfg, sim.clock) as handle:
+        yield handle
+
+
+@asynccontextmanager
+async def running_daemon_on(cfg: BotConfig, clock: Clock) -> AsyncIterator[Daemon]:
+    """`bot.app.run_daemon` in this process on `clock` until the block ends."""
     async with anyio.create_task_group() as tg:
         handle: Daemon = await tg.start(
-            partial(run_daemon, cfg, source="bench", sink=lambda _e: None, clock=sim.clock, env=ENV)
+            partial(run_daemon, cfg, source="bench", sink=lambda _e: None, clock=clock, env=ENV)
         )
         yield handle
         tg.cancel_scope.cancel()
