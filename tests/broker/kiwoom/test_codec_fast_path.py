@@ -1,14 +1,16 @@
-"""The 0B fast path (number caches, Tick.fast) decodes exactly what the FID-by-FID checked path does."""
+"""The feed codec's fast paths: frame parsing, and 0B decoding equal to the FID-by-FID checked path."""
 
 from __future__ import annotations
 
 import random
+import sys
 from typing import Any
 
+import orjson
 import pytest
 
 from bot.broker.kiwoom import codec
-from bot.broker.kiwoom.codec import RealDecoder
+from bot.broker.kiwoom.codec import RealDecoder, parse_frame
 from bot.clock import ManualClock, kst
 from bot.domain.market import Tick
 from bot.errors import ProtocolError
@@ -61,3 +63,13 @@ def test_number_caches_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         tick = decoder._tick({**BASE, "10": f"-{n * 5}", "15": f"+{n}", "12": f"-0.{n:02d}"}, "005930", DAY)
         assert (tick.price, tick.qty, tick.change_rate_bp) == (n * 5, n, -n)
         assert max(len(decoder._prices), len(decoder._signed), len(decoder._rates)) <= 8
+
+
+def test_parse_frame_keeps_no_utf8_copy_in_the_frame_text() -> None:
+    """A non-ASCII frame parses as orjson parses its text, without growing the str by a UTF-8 copy."""
+    text = '{"trnm":"REAL","data":[{"type":"0B","name":"주식체결","item":"005930","values":{"10":"-20800"}}]}'
+    size = sys.getsizeof(text)
+    assert parse_frame(text) == orjson.loads(text.encode())
+    assert sys.getsizeof(text) == size  # orjson.loads(text) would cache ~100 bytes of UTF-8 inside it
+    with pytest.raises(ProtocolError, match="surrogates not allowed at char 0"):
+        parse_frame('{"trnm":"\ud800"}')
