@@ -11,7 +11,7 @@ Outcomes go back to the kernel as events; the router never touches trading state
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import anyio
@@ -35,7 +35,7 @@ from bot.domain.orders import (
 )
 from bot.domain.values import Venue
 from bot.errors import InvalidRequest, KiwoomBotError, NotProcessed, OutcomeUnknown, Rejected
-from bot.store import Store, StoreFailed
+from bot.store import Queued, Store, StoreFailed
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +47,10 @@ class SubmitJob:
     intent_id: str
     command: SubmitOrder
     created_at: datetime
+    # The intent's journal write, queued at the hand-over (`Router.submit`), or why it could not be;
+    # neither: the job's task writes it.
+    journal: Queued[None] | None = None
+    journal_error: KiwoomBotError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +131,17 @@ class Router:
     async def submit(self, job: Job) -> None:
         """Start a job (the kernel awaits only the hand-over, never the broker).
 
-        With a free slot and nothing queued the job starts at once in the router's task group (the
-        order's journal write begins on the next loop turn); otherwise it queues behind the others.
+        A new order's intent write is queued to the journal here, so its commit (an fsync) is under
+        way while the job's task starts; the task sends the order only once it is committed. With a
+        free slot and nothing queued the job starts at once in the router's task group; otherwise it
+        queues behind the others.
         """
+        if isinstance(job, SubmitJob) and job.journal is None and job.journal_error is None:
+            try:
+                record = IntentRecord(job.intent_id, job.command, IntentState.PENDING_SEND, job.created_at)
+                job = replace(job, journal=self._store.queue_intent(record))
+            except KiwoomBotError as exc:  # StoreFailed, or an intent the journal refuses
+                job = replace(job, journal_error=exc)
         if self._tg is not None and not self._jobs_in.statistics().current_buffer_used:
             try:
                 self._slots.acquire_nowait()
@@ -200,9 +212,14 @@ class Router:
         cmd = job.command
         log_ = log.bind(intent_id=job.intent_id, strategy=cmd.strategy, code=cmd.code, side=cmd.side)
         try:
-            await self._store.insert_intent(
-                IntentRecord(job.intent_id, cmd, IntentState.PENDING_SEND, job.created_at)
-            )
+            if job.journal_error is not None:
+                raise job.journal_error
+            if job.journal is not None:
+                await job.journal.result()
+            else:  # not queued at the hand-over (the journal's queue was full, or a replay)
+                await self._store.insert_intent(
+                    IntentRecord(job.intent_id, cmd, IntentState.PENDING_SEND, job.created_at)
+                )
         except KiwoomBotError as exc:  # StoreFailed, or an intent the journal refused
             log_.error("intent_not_journaled", error=str(exc))
             await self._emit(JournalFailed(job.intent_id, str(exc), self._clock.now()))

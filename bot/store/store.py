@@ -156,6 +156,16 @@ class Store(JournalQueries):
 
     async def insert_intent(self, record: IntentRecord) -> None:
         """Record a new intent; when this returns it is committed and fsynced (invariant I5)."""
+        op = self._intent_op(record)
+        await self._writer.submit(op, label=f"insert_intent {record.intent_id}", batchable=False, direct=True)
+
+    def queue_intent(self, record: IntentRecord) -> Queued[None] | None:
+        """`insert_intent`, queued now: the order may leave once `result()` returned (None: the queue is
+        full). The router starts an intent's write this way at the hand-over, before its task runs."""
+        label = f"insert_intent {record.intent_id}"
+        return self._writer.enqueue(self._intent_op(record), label=label, batchable=False, direct=True)
+
+    def _intent_op(self, record: IntentRecord) -> Callable[[aiosqlite.Connection], Awaitable[None]]:
         record = check_intent(record)
         created = format_time(record.created_at, field="created_at")
         trade_date = created[:10]
@@ -163,7 +173,7 @@ class Store(JournalQueries):
         async def op(conn: aiosqlite.Connection) -> None:
             await writes.insert_intent(conn, record, created, trade_date)
 
-        await self._writer.submit(op, label=f"insert_intent {record.intent_id}", batchable=False, direct=True)
+        return op
 
     async def transition_intent(
         self,

@@ -274,11 +274,15 @@ class Writer:
         return _Command(op, label, batchable=batchable, isolated=isolated, control=control, direct=direct)
 
     async def _outcome(self, cmd: _Command, deadline: float) -> object:
-        """Wait (until `deadline`) for a queued command's transaction; its result or its error."""
+        """Wait (until `deadline`) for a queued command's transaction; its result or its error (one that
+        finished is answered even when asked after its deadline)."""
         try:
-            with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
-                await cmd.done.wait()
+            if not cmd.done.is_set():
+                with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
+                    await cmd.done.wait()
         except TimeoutError:
+            if cmd.done.is_set():  # it finished as the deadline passed
+                return self._answer(cmd)
             with self._claim:
                 withdrawn = cmd.abandoned = not cmd.started
             if withdrawn:
@@ -291,6 +295,10 @@ class Writer:
             )
             self._fail(failure)
             raise failure from None
+        return self._answer(cmd)
+
+    @staticmethod
+    def _answer(cmd: _Command) -> object:
         if cmd.error is not None:
             raise cmd.error
         return cmd.result

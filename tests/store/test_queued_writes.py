@@ -104,3 +104,16 @@ async def test_a_full_queue_says_so_instead_of_waiting(journal_path: Path) -> No
             await q.result()
         entries = await store.journal()
     assert [e.detail for e in entries] == [{"n": 0}, {"n": 1}, {"n": 2}]
+
+
+@pytest.mark.anyio
+async def test_a_finished_write_is_answered_even_when_asked_after_its_deadline(journal_path: Path) -> None:
+    """A router job that waited for a slot longer than the write timeout still hears its intent committed."""
+    async with Store.open(journal_path, write_timeout=0.2) as store:
+        q = store.queue_intent(make_intent("i-1"))
+        assert q is not None
+        await anyio.sleep(0.4)  # the deadline passes while nobody asks (the subject of the test)
+        assert await q.result() is None
+        assert store.failed is None
+        await store.append_journal("reconnect", {"n": 1}, time=at(1))
+    assert (await raw_counts(journal_path))["intents"] == 1
