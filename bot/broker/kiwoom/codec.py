@@ -211,7 +211,7 @@ def parse_frame(raw: str | bytes) -> dict[str, Any]:
     return frame
 
 
-_NUMBER_CACHE_MAX = 65_536  # texts per cache: a full market's day of prices fits; a junk feed cannot grow it
+_NUMBER_CACHE_MAX = 16_384  # texts per cache (~2 MB): a 32-symbol day uses a few thousand; emptied when full
 
 
 def _remember(cache: dict[str, int], text: str, value: int) -> None:
