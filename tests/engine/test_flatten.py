@@ -20,6 +20,7 @@ from tests.engine.daemon_support import daemon, daemon_config, one_buy, until
 pytestmark = pytest.mark.anyio
 
 START = kst(2026, 11, 20, 9, 10)
+SPEED = 4.0  # simulated seconds per second: the scheduled buys and the market steps come sooner
 
 
 def _held(kernel: Kernel, strategy: str, code: str) -> int:
@@ -31,7 +32,7 @@ async def test_flatten_sells_every_strategy_position_and_nothing_reenters(
 ) -> None:
     """Two strategy positions and a resting entry: REDUCING, the entry canceled, two market sells, flat."""
     second = one_buy("000660", krw=700_000).model_copy(update={"name": "buyer2"})
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(krw=700_000), second)
         async with daemon(sim, cfg, events) as kernel:
@@ -92,7 +93,7 @@ async def test_flatten_with_nothing_held_reports_zero_and_still_reduces(
     make_sim: Any, tmp_path: Path
 ) -> None:
     """A flatten with no positions sends nothing, says so, and still stops new entries."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(at="15:00"))
         async with daemon(sim, cfg, events) as kernel:

@@ -28,6 +28,7 @@ from tests.engine.daemon_support import daemon, daemon_config, one_buy, until
 pytestmark = pytest.mark.anyio
 
 START = kst(2026, 11, 20, 9, 10)
+SPEED = 4.0  # simulated seconds per second: the scheduled buys and the market steps come sooner
 
 
 def _orders(kernel: Kernel) -> list[Any]:
@@ -37,7 +38,7 @@ def _orders(kernel: Kernel) -> list[Any]:
 @pytest.mark.parametrize("mode", ["hang", "500"])
 async def test_r4_lost_reply_never_sends_twice(make_sim: Any, tmp_path: Path, mode: str) -> None:
     """The broker accepts the order but the reply is lost: one order at the broker, adopted by shape."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         sim.faults.lose_next_order_reply(mode)
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(), request_timeout_s=1.0, order_timeout_s=1.0)
@@ -55,7 +56,7 @@ async def test_r4_lost_reply_never_sends_twice(make_sim: Any, tmp_path: Path, mo
 
 async def test_r4_server_error_before_accept_is_unknown_and_not_resent(make_sim: Any, tmp_path: Path) -> None:
     """A 500 before the broker processed anything: UNKNOWN, never resent, then NOT_PLACED after the watch."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(at="09:10:05"), request_timeout_s=1.0, order_timeout_s=1.0)
         async with daemon(sim, cfg, events) as kernel:
@@ -70,7 +71,7 @@ async def test_r4_server_error_before_accept_is_unknown_and_not_resent(make_sim:
 
 async def test_r4_reply_held_past_client_timeout(make_sim: Any, tmp_path: Path) -> None:
     """The reply comes after the client gave up: UNKNOWN first, then the 접수 push resolves it; one order."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(at="09:10:05"), request_timeout_s=0.5, order_timeout_s=0.5)
         async with daemon(sim, cfg, events) as kernel:
@@ -83,7 +84,7 @@ async def test_r4_reply_held_past_client_timeout(make_sim: Any, tmp_path: Path) 
 
 async def test_r7_duplicate_fill_reports_are_booked_once(make_sim: Any, tmp_path: Path) -> None:
     """The same 체결 replayed on the feed and a REST reconciliation afterwards add nothing."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(krw=700_000))
         async with daemon(sim, cfg, events) as kernel:
@@ -110,7 +111,7 @@ async def test_r7_duplicate_fill_reports_are_booked_once(make_sim: Any, tmp_path
 
 async def test_r10_restart_adopts_working_order_and_missed_fills(make_sim: Any, tmp_path: Path) -> None:
     """Stopped right after the order is accepted; it fills while down; the next start books the fill."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(krw=700_000))
         async with daemon(sim, cfg, events) as kernel:
@@ -133,7 +134,7 @@ async def test_r21_dry_run_fills_locally_and_never_calls_an_order_endpoint(
     make_sim: Any, tmp_path: Path
 ) -> None:
     """In dry-run the live feed drives local fills; the broker sees market-data reads only."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(krw=700_000))
         cfg = cfg.model_copy(
@@ -151,7 +152,7 @@ async def test_r21_dry_run_fills_locally_and_never_calls_an_order_endpoint(
 
 async def test_r19_external_order_is_adopted_and_counted(make_sim: Any, tmp_path: Path) -> None:
     """An order placed from HTS is adopted as `_external`, and its fill becomes an external position."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path)
         async with daemon(sim, cfg, events) as kernel:
@@ -173,7 +174,7 @@ async def test_r19_external_order_is_adopted_and_counted(make_sim: Any, tmp_path
 
 async def test_stop_cancels_working_orders_when_configured(make_sim: Any, tmp_path: Path) -> None:
     """With cancel_working_orders_on_shutdown, a resting order is canceled at the broker on stop."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(at="15:00"))
         cfg = cfg.model_copy(
@@ -204,7 +205,7 @@ async def test_a_failing_plugin_is_disabled_and_the_others_keep_running(
 ) -> None:
     """An exception in one strategy disables it, tells the operator, and the other still trades."""
     other = one_buy(krw=700_000).model_copy(update={"name": "other"})
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(at="15:00"), other)
         async with daemon(sim, cfg, events) as kernel:
@@ -217,7 +218,7 @@ async def test_a_failing_plugin_is_disabled_and_the_others_keep_running(
 
 async def test_overfill_halts_trading(make_sim: Any, tmp_path: Path) -> None:
     """A fill report beyond the order quantity halts trading and persists HALTED."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(krw=700_000))
         async with daemon(sim, cfg, events) as kernel:
@@ -238,7 +239,7 @@ async def test_overfill_halts_trading(make_sim: Any, tmp_path: Path) -> None:
 
 async def test_a_journal_write_refused_behind_the_kernel_halts_trading(make_sim: Any, tmp_path: Path) -> None:
     """Notes and fills are journaled without the kernel waiting for the commit; one the disk refuses halts."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(at="15:00"))
         async with daemon(sim, cfg, events) as kernel:
@@ -260,7 +261,7 @@ async def test_a_journal_write_refused_behind_the_kernel_halts_trading(make_sim:
 
 async def test_r1_reconnect_pauses_entries_until_resync_reconciled(make_sim: Any, tmp_path: Path) -> None:
     """After a dropped socket the feed resubscribes, the broker is reconciled, then entries resume."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(at="15:00"))
         async with daemon(sim, cfg, events) as kernel:
@@ -274,7 +275,7 @@ async def test_r1_reconnect_pauses_entries_until_resync_reconciled(make_sim: Any
 
 async def test_r17_cli_kill_halts_a_running_daemon_within_a_second(make_sim: Any, tmp_path: Path) -> None:
     """`kiwoom-bot kill` from another process halts entries within ~1 s; `resume` re-arms them."""
-    async with make_sim(start=START) as (sim, ep):
+    async with make_sim(start=START, speed=SPEED) as (sim, ep):
         events: list[object] = []
         cfg = daemon_config(ep, tmp_path, one_buy(at="15:00"))
         toml = tmp_path / "bot.toml"
