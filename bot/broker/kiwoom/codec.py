@@ -204,6 +204,29 @@ def parse_frame(raw: str | bytes) -> dict[str, Any]:
         raise ProtocolError(f"frame is not JSON ({exc.msg} at char {exc.pos}): {raw[:60]!r}") from None
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"frame is not JSON ({type(exc).__name__}): {raw[:60]!r}") from None
+    return _frame_object(frame)
+
+
+def parse_text_payload(raw: bytes) -> dict[str, Any]:
+    """`parse_frame` for a text frame's payload as received (UTF-8 bytes): orjson reads the bytes as
+    they are, with no decode to str and encode back (the socket's path, once per inbound frame)."""
+    try:
+        frame = orjson.loads(raw)
+    except (ValueError, RecursionError) as exc:  # orjson.JSONDecodeError is a ValueError
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            raise ProtocolError(
+                f"expected a JSON text frame, got {len(raw)} bytes that are not UTF-8"
+            ) from None
+        if isinstance(exc, orjson.JSONDecodeError):
+            raise ProtocolError(f"frame is not JSON ({exc.msg} at char {exc.pos}): {text[:60]!r}") from None
+        raise ProtocolError(f"frame is not JSON ({type(exc).__name__}): {text[:60]!r}") from None
+    return _frame_object(frame)
+
+
+def _frame_object(frame: object) -> dict[str, Any]:
+    """A parsed frame that is a JSON object with a string `trnm`, else ProtocolError."""
     if not isinstance(frame, dict):
         raise ProtocolError(f"frame: expected a JSON object, got {type(frame).__name__}")
     if not isinstance(frame.get("trnm"), str):

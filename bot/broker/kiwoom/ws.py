@@ -46,7 +46,7 @@ from bot.broker.kiwoom.codec import (
     ConditionInfo,
     RealDecoder,
     RealEvent,
-    parse_frame,
+    parse_text_payload,
 )
 from bot.broker.kiwoom.subscriptions import RegRequest, Subscriptions
 from bot.broker.kiwoom.ws_conditions import ConditionTrs
@@ -79,18 +79,6 @@ T = TypeVar("T")
 FeedEvent = RealEvent | ConditionSnapshot | FeedDown | FeedAuthFailed | FeedResynced | SessionKickedEvent
 
 _REPLY_TRNMS = frozenset({"REG", "REMOVE", "CNSRLST", "CNSRREQ", "CNSRCLR"})
-
-
-def _not_utf8(raw: bytes) -> ProtocolError:
-    return ProtocolError(f"expected a JSON text frame, got {len(raw)} bytes that are not UTF-8")
-
-
-def _text(raw: bytes) -> str:
-    """A frame's payload as text (frames are received undecoded); ProtocolError if it is not UTF-8."""
-    try:
-        return raw.decode()
-    except UnicodeDecodeError:
-        raise _not_utf8(raw) from None
 
 
 class TokenSource(Protocol):
@@ -375,7 +363,7 @@ class KiwoomSocket:
                     raw = await conn.ws.recv(decode=False)  # bytes: the recorder takes them as they are
                     self.stats.frames += 1
                     try:
-                        frame = parse_frame(_text(raw))
+                        frame = parse_text_payload(raw)
                     except ProtocolError as exc:
                         self._record(raw)
                         self._malformed_frame(exc)
@@ -484,10 +472,10 @@ class KiwoomSocket:
     async def _on_frame(self, conn: WsConn, raw: bytes) -> bool:
         """Handle one frame; False when the session must end (SYSTEM kick or heartbeat drop)."""
         try:
-            frame = parse_frame(raw.decode())
-        except (ProtocolError, UnicodeDecodeError) as exc:
+            frame = parse_text_payload(raw)  # the bytes straight to the JSON parser
+        except ProtocolError as exc:
             self._record(raw)
-            self._malformed_frame(exc if isinstance(exc, ProtocolError) else _not_utf8(raw))
+            self._malformed_frame(exc)
             return True
         trnm = frame["trnm"]
         if trnm != "PING" and self._recorder is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.broker.kiwoom.codec import REAL_FIDS_READ, WS_TR_FIELDS, RealDecoder, parse_frame
+from bot.broker.kiwoom.codec import REAL_FIDS_READ, WS_TR_FIELDS, RealDecoder, parse_frame, parse_text_payload
 from bot.broker.kiwoom.subscriptions import RegRequest, Subscriptions
 from bot.broker.kiwoom.ws_frames import (
     check_reply,
@@ -433,3 +433,34 @@ def test_garbage_entries_only_ever_raise_protocol_error(decoder: RealDecoder) ->
         except ProtocolError:
             outcomes["error"] += 1
     assert outcomes["ok"] > 100 and outcomes["error"] > 1000
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"trnm":"REAL","data":[{"type":"0B","name":"주식체결","item":"005930","values":{"10":"+70000"}}]}',
+        '{"trnm":"PING"}',
+        "[1, 2]",
+        '{"no_trnm": 1}',
+        '{"trnm": 5}',
+        "{not json",
+        "",
+    ],
+)
+def test_a_payload_parses_as_its_text_does(payload: str) -> None:
+    """The socket's bytes path gives the same frame, or the same error, as parsing the decoded text."""
+    try:
+        expected: object = parse_frame(payload)
+    except ProtocolError as exc:
+        expected = str(exc)
+    try:
+        got: object = parse_text_payload(payload.encode())
+    except ProtocolError as exc:
+        got = str(exc)
+    assert got == expected
+
+
+def test_a_payload_that_is_not_utf8_is_refused_by_name() -> None:
+    """Bytes that are not UTF-8 cannot be a text frame's payload: a ProtocolError that says so."""
+    with pytest.raises(ProtocolError, match="got 7 bytes that are not UTF-8"):
+        parse_text_payload(b'{"a":\xff}')
