@@ -211,17 +211,19 @@ class RiskGate:
         return None
 
     def _no_duplicate(self, cmd: SubmitOrder, portfolio: Portfolio) -> Denied | None:
+        side, qty, price, order_type = cmd.side, cmd.qty, cmd.price, cmd.order_type
         for order in portfolio.working(code=cmd.code):
-            if order.side is not cmd.side:
+            if order.side is not side:
                 continue
-            if not order.order_no and order.state in _UNCONFIRMED:
+            facts = order.facts
+            if not facts.order_no and facts.state in _UNCONFIRMED:
                 return Denied(
                     cmd,
                     "unresolved_order",
                     f"a {cmd.side} order for {cmd.code} is still unconfirmed ({order.state}); "
                     "it must be reconciled first",
                 )
-            if (order.qty, order.price, order.order_type) == (cmd.qty, cmd.price, cmd.order_type):
+            if order.qty == qty and order.price == price and order.order_type is order_type:
                 return Denied(cmd, "duplicate", f"an identical {cmd.side} order for {cmd.code} is working")
         return None
 
