@@ -114,6 +114,11 @@ class Throttle:
 
     async def acquire(self, api_id: str, *, priority: bool = False) -> None:
         """Wait for a send slot; raise RateLimited if none comes within `max_wait_s`."""
+        if not self._priority and not self._normal:  # nobody queued: a free slot is taken at once
+            now = anyio.current_time()
+            if now >= self._ready_at(api_id):
+                self._grant(api_id, now)
+                return
         waiter = _Waiter(api_id)
         lane = self._priority if priority else self._normal
         lane.append(waiter)
@@ -130,6 +135,12 @@ class Throttle:
             lane.remove(waiter)
             self._notify()
 
+    def _grant(self, api_id: str, now: float) -> None:
+        """Take the slot at `now`: the next one is an interval away (and `api_id`'s own spacing)."""
+        self._next_at = now + self._interval
+        self._last_by_api[api_id] = now
+        self.granted += 1
+
     async def _wait_turn(self, waiter: _Waiter) -> None:
         """Loop until `waiter` is at the head and its ready time has come, then take the slot."""
         while True:
@@ -138,9 +149,7 @@ class Throttle:
                 now = anyio.current_time()
                 ready_at = self._ready_at(waiter.api_id)
                 if now >= ready_at:
-                    self._next_at = now + self._interval
-                    self._last_by_api[waiter.api_id] = now
-                    self.granted += 1
+                    self._grant(waiter.api_id, now)
                     return
                 with anyio.move_on_after(ready_at - now):
                     await changed.wait()
