@@ -26,6 +26,7 @@ from bot.record.tap import RecordTap
 log = structlog.get_logger(__name__)
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
+KEEPALIVE_S = 55.0  # idle REST connections are kept this long (under the usual 60 s idle limits)
 # Order TRs get their own (usually shorter) timeout: past it the outcome is UNKNOWN and reconciled.
 ORDER_API_IDS = frozenset(
     {"kt10000", "kt10001", "kt10002", "kt10003", "kt10006", "kt10007", "kt10008", "kt10009"}
@@ -56,6 +57,12 @@ class KiwoomHttp:
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
             follow_redirects=False,
             trust_env=False,
+            # httpx drops an idle connection after 5 s, so the first order after a quiet spell paid a
+            # TCP and TLS handshake to Kiwoom; keep it longer (a connection the server closed in the
+            # meantime is seen as closed before reuse and replaced, nothing is sent on it).
+            limits=httpx.Limits(
+                max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_S
+            ),
         )
 
     def __repr__(self) -> str:
