@@ -1,8 +1,9 @@
 """The recorder's writer process: `python -m bot.record.child SETTINGS_JSON`, batches on stdin.
 
-Started by `SessionRecorder`; reads batches (`batch.py`) from stdin, writes them with `FileWriter`
-and reports on stdout as JSON lines (structlog events: `recording_opened`, `batch_written` with the
-running counts, `recording_failed`, and its other log events for the parent to log). It runs at a
+Started by `SessionRecorder`; reads batches (`batch.py`) from stdin and their payloads from the shared
+ring (`ring_fd` in the settings, inherited), writes them with `FileWriter` and reports on stdout as JSON
+lines (structlog events: `recording_opened`, `batch_written` with the running counts and the ring
+position now free, `recording_failed`, and its other log events for the parent to log). It runs at a
 lower priority (`NICE`): when CPUs are scarce trading comes first, and the recorder catches up from
 its queue (or drops, counted) rather than slowing the trading process. It exits on
 EOF after closing the gzip stream, so it dies with its parent however the parent ends; SIGINT and
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 import signal
 import sys
@@ -50,6 +52,16 @@ def settings_of(argv: list[str]) -> dict[str, Any]:
     return settings
 
 
+def _map_ring(fd: int, size: int) -> mmap.mmap | None:
+    """The parent's shared ring (read only), or None when it made none."""
+    if fd < 0 or size <= 0:
+        return None
+    try:
+        return mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+    finally:
+        os.close(fd)
+
+
 def run(settings: dict[str, Any], source: IO[bytes], report: structlog.typing.FilteringBoundLogger) -> int:
     """Open the first file, then write batches until EOF; 0 on a clean end, 1 after a failure."""
     directory, path = settings["directory"], settings["path"]
@@ -61,11 +73,12 @@ def run(settings: dict[str, Any], source: IO[bytes], report: structlog.typing.Fi
     ns = settings["now_ns"]
     now = datetime.fromtimestamp(ns // 1_000_000_000, KST).replace(microsecond=ns // 1000 % 1_000_000)
     try:
+        ring = _map_ring(settings.get("ring_fd", -1), settings.get("ring_size", 0))
         writer.start(now, settings["mono"])
         written = 0
-        while (batch := read_batch(source)) is not None:
+        while (batch := read_batch(source, ring)) is not None:
             written += writer.write(batch)
-            report.info("batch_written", written=written, bytes_in=writer.bytes_in)
+            report.info("batch_written", written=written, bytes_in=writer.bytes_in, ring=batch.release)
     except (OSError, EOFError, ValueError) as exc:
         report.error("recording_failed", error=f"{type(exc).__name__}: {exc}")
         return 1

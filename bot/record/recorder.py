@@ -1,27 +1,28 @@
 """`SessionRecorder`: records inbound frames and REST exchanges without ever slowing trading down.
 
-The taps (`ws`, `rest`) are synchronous and O(1): they append the Clock's reading (nanoseconds, see
-`stamp_source`) to an array and the raw bytes (or the REST call's arguments) to a list, a bounded
-queue, and return. With a `LiveClock` that reading is `time.time_ns()` and a record's `mono` is
-derived from it with the wall-minus-monotonic offset read when its batch is packed (within
-`flush_interval_s`; exact unless the system clock is adjusted in between): one clock read per frame.
-Other clocks (simulated time) add a `time.monotonic()` reading per record. When the queue is full
-the record is dropped and counted (logged once per burst).
+The taps (`ws`, `rest`) are synchronous and O(1): they add the Clock's reading (nanoseconds, see
+`stamp_source`) and the raw bytes (or the REST call's arguments) to one flat list, a bounded queue,
+and return. With a `LiveClock` that reading is `time.time_ns()` and a record's `mono` is derived from
+it with the wall-minus-monotonic offset read when its batch is packed (within `flush_interval_s`;
+exact unless the system clock is adjusted in between): one clock read per frame. Other clocks
+(simulated time) add a `time.monotonic()` reading per record. When the queue is full the record is
+dropped and counted (logged once per burst).
 A sender task takes the queue every `flush_interval_s` (sooner when it fills up), packs it
-(`batch.pack`) and writes it to a child process (`bot.record.child`) over a pipe; the child
-formats the lines, compresses, writes and flushes them, opening the next `<day>.<n>.jsonl.gz` when
-the KST date of the stamps changes, and reports back what it wrote. So the trading process never
-formats, encodes or compresses a frame. A dead or stalled child, or a failing disk, turns recording
-off (logged once, later records counted as dropped); it never raises into trading. Start with
-`tg.start(recorder.run)` or `async with recorder.running()`; cancelling the task sends what is
-queued and waits (up to `close_timeout_s`) for the child to close the file and exit; the child also
-exits on its own when the parent dies (EOF on its stdin).
+(`batch.pack`: per-record columns, no copy of the frames) and hands it to a child process
+(`bot.record.child`, through `process.WriterProcess`: the payloads copied into a shared-memory ring by
+a worker thread with the GIL released, the columns over a pipe); the child formats the lines,
+compresses, writes and flushes them, opening the next `<day>.<n>.jsonl.gz` when the KST date of the
+stamps changes, and reports back what it wrote. So the trading process never formats, encodes or
+compresses a frame. A dead or stalled child, or a failing
+disk, turns recording off (logged once, later records counted as dropped); it never raises into
+trading. Start with `tg.start(recorder.run)` or `async with recorder.running()`; cancelling the task
+sends what is queued and waits (up to `close_timeout_s`) for the child to close the file and exit; the
+child also exits on its own when the parent dies (EOF on its stdin).
 """
 
 from __future__ import annotations
 
 import time
-from array import array
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from anyio.abc import TaskStatus
 from bot.clock import Clock, LiveClock
 from bot.record.batch import ns_of, pack
 from bot.record.format import SOURCES
-from bot.record.process import WriterDied, WriterProcess
+from bot.record.process import MAX_BLOB, WriterDied, WriterProcess
 
 log = structlog.get_logger(__name__)
 _monotonic = time.monotonic
@@ -72,6 +73,15 @@ class RecorderStats:
 
 class SessionRecorder:
     """A bounded, lossy, append-only recording of one process's broker traffic (see module doc)."""
+
+    # Slots, because the taps run per frame: with ~30 attributes an instance dict stops sharing its keys
+    # and every attribute load (and the method lookup of each `ws` call) becomes a dict probe.
+    __slots__ = (
+        "_burst_from", "_bytes_in", "_capacity", "_child", "_clock", "_close_timeout_s", "_dropped",
+        "_failed", "_flush_interval_s", "_limit", "_live", "_lost", "_paths", "_progress", "_queue",
+        "_rest_at", "_settings", "_settled", "_stall_timeout_s", "_stamp", "_start_timeout_s", "_started",
+        "_stopped", "_stride", "_taken", "_wake", "_wake_at", "_wake_len", "_writer_gone", "_written",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -110,14 +120,15 @@ class SessionRecorder:
         self._close_timeout_s = close_timeout_s
         self._start_timeout_s = start_timeout_s
         self._stall_timeout_s = stall_timeout_s
-        # The queue, one entry per record in each: stamp, mono, payload; and where the REST records are.
-        self._stamps = array("q")
-        self._monos = array("d")
-        self._payloads: list[Any] = []
+        # The queue, flat: per record its stamp, payload and (other clocks than LiveClock) mono; and the
+        # indices of the REST records. Flat, because one extend is the cheapest append per frame (a
+        # tuple kept per record cost more once batches grew); `batch.pack` takes it apart with slices.
+        self._queue: list[Any] = []
         self._rest_at: list[int] = []
         self._live = type(clock) is LiveClock  # mono derived from the wall stamp (see module doc)
-        self._add_stamp = self._stamps.append  # bound: the taps run per frame
-        self._add_mono = None if self._live else self._monos.append
+        self._stride = 2 if self._live else 3
+        self._limit = capacity * self._stride  # queue length at which records are dropped
+        self._wake_len = self._wake_at * self._stride  # queue length that wakes the sender
         self._taken = 0  # records handed to the writer so far (accepted = taken + queued)
         self._written = 0  # as reported by the writer process
         self._lost = 0  # accepted, then lost (writer failed, or a batch that could not be packed)
@@ -142,19 +153,17 @@ class SessionRecorder:
 
     def ws(self, frame: str | bytes) -> None:
         """Record one inbound WebSocket text frame exactly as received, ideally its raw UTF-8 bytes
-        (callers skip PING)."""
-        payloads = self._payloads
-        n = len(payloads)
-        if n >= self._capacity:
+        (callers skip PING). Runs per frame: a length check, one clock read, one list extend."""
+        queue = self._queue
+        n = len(queue)
+        if n >= self._limit:
             self._drop()
             return
-        if type(frame) is str:  # the simulator's frames; the socket hands over bytes
-            frame = frame.encode("utf-8", "replace")
-        self._add_stamp(self._stamp())
-        if self._add_mono is not None:
-            self._add_mono(_monotonic())
-        payloads.append(frame)
-        if n == self._wake_at:
+        if self._live:
+            queue += (self._stamp(), frame)  # a str frame (the simulator's) is encoded by the sender
+        else:
+            queue += (self._stamp(), frame, _monotonic())
+        if n == self._wake_len:
             self._wake_writer()
 
     def rest(
@@ -170,17 +179,18 @@ class SessionRecorder:
         error: str | None = None,
     ) -> None:
         """Record one REST exchange when its reply arrived (or failed: status None, error = class name)."""
-        payloads = self._payloads
-        n = len(payloads)
-        if n >= self._capacity:
+        queue = self._queue
+        n = len(queue)
+        if n >= self._limit:
             self._drop()
             return
-        self._add_stamp(self._stamp())
-        if self._add_mono is not None:
-            self._add_mono(_monotonic())
-        self._rest_at.append(n)
-        payloads.append((api_id, path, req, status, latency_ms, cont_yn, next_key, resp, error))
-        if n == self._wake_at:
+        self._rest_at.append(n // self._stride)
+        args = (api_id, path, req, status, latency_ms, cont_yn, next_key, resp, error)
+        if self._live:
+            queue += (self._stamp(), args)
+        else:
+            queue += (self._stamp(), args, _monotonic())
+        if n == self._wake_len:
             self._wake_writer()
 
     def _wake_writer(self) -> None:
@@ -200,9 +210,13 @@ class SessionRecorder:
     def stats(self) -> RecorderStats:
         """A snapshot of the counters and the files written so far."""
         return RecorderStats(
-            recorded=self._taken + len(self._payloads), written=self._written, dropped=self._dropped,
-            queued=len(self._payloads), files=tuple(self._paths), bytes_in=self._bytes_in,
+            recorded=self._taken + self._queued, written=self._written, dropped=self._dropped,
+            queued=self._queued, files=tuple(self._paths), bytes_in=self._bytes_in,
         )  # fmt: skip
+
+    @property
+    def _queued(self) -> int:
+        return len(self._queue) // self._stride
 
     @property
     def dropped(self) -> int:
@@ -221,7 +235,7 @@ class SessionRecorder:
 
     async def flush(self, timeout_s: float = 5.0) -> None:
         """Wait until every record accepted before this call is written and flushed to the file."""
-        target = self._taken + len(self._payloads)
+        target = self._taken + self._queued
         with anyio.fail_after(timeout_s):
             while self._written + self._lost < target and not self._stopped:
                 if self._wake is None or self._progress is None:
@@ -298,23 +312,23 @@ class SessionRecorder:
         log.info("recording_stopped", written=self._written, dropped=self._dropped, file=str(self.path))
 
     async def _send(self) -> None:
-        """Hand the queued records to the writer process as one batch."""
-        if self._payloads and not self._stopped and self._child is not None:
-            payloads, stamps, monos, rest_at = self._take()
-            self._taken += len(payloads)
+        """Hand the queued records to the writer process (as batches of at most `MAX_BLOB` payload bytes)."""
+        if self._queue and not self._stopped and self._child is not None:
+            queue, rest_at = self._take()
+            count = len(queue) // self._stride
+            self._taken += count
             try:
                 offset = time.time_ns() - time.monotonic_ns() if self._live else None
-                data = pack(payloads, stamps, monos if offset is None else offset, rest_at)
+                batches = pack(queue, self._stride, rest_at, offset, MAX_BLOB)
             except Exception as exc:  # a record that cannot be packed must never reach trading
-                log.error(
-                    "recording_batch_skipped", records=len(payloads), error=f"{type(exc).__name__}: {exc}"
-                )
-                self._lost += len(payloads)
-                self._dropped += len(payloads)
+                log.error("recording_batch_skipped", records=count, error=f"{type(exc).__name__}: {exc}")
+                self._lost += count
+                self._dropped += count
                 return
+            del queue  # its stamps go now; the frames stay referenced by the batches until they are copied
             try:
                 with anyio.fail_after(self._stall_timeout_s):
-                    await self._child.send(data)
+                    await self._child.send(batches)
             except TimeoutError:
                 self._fail(TimeoutError(f"writer stalled for {self._stall_timeout_s} s"))
             except WriterDied as exc:
@@ -325,12 +339,10 @@ class SessionRecorder:
             )
             self._burst_from = None
 
-    def _take(self) -> tuple[list[Any], array[int], array[float], list[int]]:
+    def _take(self) -> tuple[list[Any], list[int]]:
         """The queue's contents, leaving it empty."""
-        taken = self._payloads, self._stamps, self._monos, self._rest_at
-        self._payloads, self._stamps, self._monos, self._rest_at = [], array("q"), array("d"), []
-        self._add_stamp = self._stamps.append
-        self._add_mono = None if self._live else self._monos.append
+        taken = self._queue, self._rest_at
+        self._queue, self._rest_at = [], []
         return taken
 
     async def _read_reports(self, child: WriterProcess, scope: anyio.CancelScope) -> None:
@@ -386,8 +398,8 @@ class SessionRecorder:
     def _stop(self) -> None:
         """No more records: the taps count everything as dropped from now on."""
         self._stopped = True
-        self._capacity = 0
-        queued = len(self._take()[0])
+        self._limit = 0
+        queued = len(self._take()[0]) // self._stride
         self._dropped += queued
         self._taken += queued  # accepted, then dropped: flush() waiters must not wait for them
         self._lost += queued

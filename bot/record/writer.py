@@ -82,9 +82,14 @@ class FileWriter:
         ws_line, rest_line, escape = WS_LINE, REST_LINE, encode_basestring
         walls = self._walls
         rotate = self._directory is not None
-        for kind, stamp, mono, payload in zip(
-            batch.kinds, batch.stamps, batch.monos, batch.payloads, strict=True
+        blob = batch.blob.decode("latin-1")  # bytes as code points: see `_put`; offsets stay byte offsets
+        at = 0
+        for kind, stamp, mono, length in zip(
+            batch.kinds, batch.stamps, batch.monos, batch.lengths, strict=True
         ):
+            end = at + length
+            text = blob[at:end]
+            at = end
             second, micro = divmod(stamp // 1000, 1_000_000)
             if second != walls.second:
                 walls.set_second(second)
@@ -92,7 +97,6 @@ class FileWriter:
                     self._put(lines)
                     lines.clear()
                     self._rotate(datetime.fromtimestamp(second, KST).replace(microsecond=micro), mono)
-            text = payload.decode("latin-1")  # bytes as code points: see `_put`
             if kind == WS:
                 add(ws_line % (walls.head, micro, walls.tail, mono, escape(text)))
             else:

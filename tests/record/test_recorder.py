@@ -133,7 +133,7 @@ async def test_flushed_within_a_second_without_closing(tmp_path: Path) -> None:
 
 
 async def test_drops_are_counted_when_the_writer_stalls(tmp_path: Path) -> None:
-    """With the writer process stopped (a stalled disk), taps stay O(1): the pipe and queue fill, the rest
+    """With the writer process stopped (a stalled disk), taps stay O(1): the ring and queue fill, the rest
     is dropped, counted, logged once; the close gives up after close_timeout_s and kills the writer."""
     rec = SessionRecorder(
         ManualClock(T0), path=tmp_path / "s.jsonl.gz", capacity=100, flush_interval_s=0.05,
@@ -144,16 +144,17 @@ async def test_drops_are_counted_when_the_writer_stalls(tmp_path: Path) -> None:
             pid = rec.writer_pid
             assert pid is not None
             os.kill(pid, signal.SIGSTOP)
-            rec.ws("x" * 3_000_000)  # more than the pipe and the event loop's write buffer hold
-            await until(lambda: rec.stats.queued == 0, within=2)  # taken; the sender now waits on the pipe
+            for _ in range(2):  # more than the shared ring holds
+                rec.ws("x" * 3_000_000)
+            await until(lambda: rec.stats.queued == 0, within=2)  # taken; the sender now waits for room
             for i in range(1000):
                 rec.ws(f"frame {i}")
             assert rec.dropped == 900
-            assert rec.stats.recorded == 101 and rec.stats.queued == 100
+            assert rec.stats.recorded == 102 and rec.stats.queued == 100
         full = [e for e in logs if e["event"] == "recording_queue_full_dropping"]
         assert len(full) == 1
     assert any(e["event"] == "recording_close_timed_out" for e in logs)
-    assert rec.dropped == 1001 and rec.stats.written == 0  # nothing confirmed: all counted as dropped
+    assert rec.dropped == 1002 and rec.stats.written == 0  # nothing confirmed: all counted as dropped
     assert rec.writer_pid is None
 
 

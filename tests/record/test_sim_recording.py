@@ -60,7 +60,8 @@ async def test_stalled_recorder_never_holds_the_feed_back(tmp_path: Path) -> Non
                 pid = rec.writer_pid
                 assert pid is not None
                 os.kill(pid, signal.SIGSTOP)  # the client's writer stalls (a stuck disk)
-                rec.ws("x" * 3_000_000)  # more than the pipe and the event loop's write buffer hold
+                for _ in range(2):  # more than the shared ring holds: the sender waits for room
+                    rec.ws("x" * 3_000_000)
 
                 async def consume() -> None:
                     async for event in sock.events():
