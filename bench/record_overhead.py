@@ -6,12 +6,15 @@ The decode path is what `KiwoomSocket` does per inbound frame (the frame's bytes
 them over, `bytes.decode` + `parse_frame` + `RealDecoder`), on full 0B frames (~600-700 bytes, ~40
 FIDs). Three variants, best of `--rounds` interleaved runs, each yielding to the event loop every 500
 frames as a socket reader would:
-- baseline: decode only;
+- baseline: decode only (reading each frame's `trnm`, as the socket does whether it records or not);
 - tap: decode + `SessionRecorder.ws(raw bytes)` (what recording adds to the receive path itself; the
   queue is emptied every 500 frames as a sender keeping up would);
-- saturated: decode + tap with the real recorder running: its sender packs batches and pipes them to
-  the writer process, which formats, gzips and writes them on another core.
-`record_pack_cost` is the parent's per-record share of the sender's work; `record_writer_cost` the
+- saturated: decode + tap with the real recorder running: its sender packs batches, a worker thread
+  copies their payloads into the shared ring, the columns go down the pipe to the writer process,
+  which formats, gzips and writes them on another core.
+`record_pack_cost` is the trading thread's per-record share of the sender's work (packing);
+`record_ring_copy_cost` the worker thread's copy of the payloads into the shared ring (mostly without
+the GIL); `record_writer_cost` the
 writer process's per-record work (its CPU, not the trading process's). The `_cpu` figures are the
 trading thread's (process's, for the pipeline) CPU time instead of wall time: on a shared machine
 they show what recording costs the trading process itself when other load distorts the wall figures.
@@ -26,10 +29,11 @@ import gc
 import inspect
 import io
 import logging
+import mmap
+import os
 import sys
 import tempfile
 import time
-from array import array
 from collections.abc import Iterator
 from pathlib import Path
 from random import Random
@@ -47,6 +51,7 @@ from bot.clock import LiveClock
 from bot.config import load_config
 from bot.record import SessionRecorder, read_session
 from bot.record.batch import pack, read_batch
+from bot.record.process import MAX_BLOB, RING_SIZE, _copy_into_ring
 from bot.record.recorder import WAKE_RECORDS, stamp_source
 from bot.record.writer import FileWriter
 
@@ -109,7 +114,8 @@ async def decode_all(
     for i in range(0, len(frames), CHUNK):
         for raw in frames[i : i + CHUNK]:
             frame = parse_frame(raw.decode())
-            if recorder is not None and frame["trnm"] != "PING":
+            trnm = frame["trnm"]  # the socket reads it for every frame, recording or not
+            if trnm != "PING" and recorder is not None:
                 recorder.ws(raw)
             events += len(decoder.decode_frame(frame).events)
         if discard and recorder is not None:
@@ -204,20 +210,32 @@ async def main(count: int, rounds: int) -> None:
                             mode="bench", config="", compresslevel=LEVEL)  # fmt: skip
         writer.start(clock.now(), time.monotonic())
         stamp = stamp_source(clock)
-        queued = frames[:WAKE_RECORDS]
-        stamps = array("q", (stamp() for _ in queued))
+        queued: list[Any] = []
+        for raw in frames[:WAKE_RECORDS]:
+            queued += (stamp(), raw)
         packs: list[float] = []
         for _ in range(20):
             t0 = time.perf_counter()
-            data = pack(list(queued), stamps, time.time_ns() - time.monotonic_ns(), [])
+            (one,) = pack(list(queued), 2, [], time.time_ns() - time.monotonic_ns(), MAX_BLOB)
             packs.append(time.perf_counter() - t0)
-        pack_ns = min(packs) / len(queued) * 1e9
-        batch = read_batch(io.BytesIO(b"".join(data)))
+        pack_ns = min(packs) / WAKE_RECORDS * 1e9
+        ring_fd = os.memfd_create("bench-ring")
+        os.ftruncate(ring_fd, RING_SIZE)
+        ring = mmap.mmap(ring_fd, RING_SIZE)
+        copies: list[float] = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            _, parts, _, _ = _copy_into_ring(ring_fd, RING_SIZE, 0, 0, [one])
+            copies.append(time.perf_counter() - t0)
+        copy_ns = min(copies) / WAKE_RECORDS * 1e9
+        batch = read_batch(io.BytesIO(b"".join(parts)), ring)
         assert batch is not None
         t0 = time.perf_counter()
         writer.write(batch)
-        write_us = (time.perf_counter() - t0) / len(queued) * 1e6
+        write_us = (time.perf_counter() - t0) / WAKE_RECORDS * 1e6
         writer.close()
+        ring.close()
+        os.close(ring_fd)
     b, t, f = min(w for w, _ in base), min(w for w, _ in tapped), min(w for w, _ in full)
     bc, fc = min(c for _, c in base), min(c for _, c in full)
     metric("record_decode_baseline", count / b, "frames/s")
@@ -227,7 +245,8 @@ async def main(count: int, rounds: int) -> None:
     metric("record_decode_with_tap_and_writer", count / f, "frames/s")
     metric("record_overhead_saturated", (f - b) / b * 100, "%", target=TARGET_OVERHEAD_PCT, below=True)
     metric("record_overhead_saturated_cpu", (fc - bc) / bc * 100, "% (CPU time of the trading thread)")
-    metric("record_pack_cost", pack_ns, "ns/record")
+    metric("record_pack_cost", pack_ns, "ns/record (the trading thread's share of the sender)")
+    metric("record_ring_copy_cost", copy_ns, "ns/record (a worker thread, the GIL released for the copy)")
     metric("record_writer_cost", write_us, "us/record")
     metric("record_writer_cpu_at_5k_frames_per_s", write_us * 5_000 / 1e6 * 100, "% of one core (child)")
     metric("record_compressed_size", size / max(records, 1), "bytes/record")
