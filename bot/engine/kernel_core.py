@@ -278,23 +278,24 @@ class KernelCore:
         fills, transitions and notes are facts the broker also keeps, so the kernel goes on with the next
         event meanwhile. Without the watcher (a replay or a test calling `process`), or with the writer's
         queue full (backpressure), this waits for the commit as before."""
+        behind = self._behind
         try:
-            queued = queue() if self._behind is not None else None
-            if queued is None:
+            queued = queue() if behind is not None else None
+            if behind is None or queued is None:
                 await write()
                 return
+            try:
+                behind.send_nowait((queued, intent_id))
+            except anyio.WouldBlock:
+                with anyio.fail_after(30):
+                    await behind.send((queued, intent_id))
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):  # the run loop (watcher) ended
+                self._behind = None
+                await queued.result()
         except StoreFailed as exc:
             await self._set_state(TradingState.HALTED, f"journal write failed: {exc}", "store")
-            return
         except KiwoomBotError as exc:  # a refused write (an unknown intent, a conflict): logged, not fatal
             log.error("journal_write_failed", error=str(exc))
-            return
-        assert self._behind is not None
-        try:
-            self._behind.send_nowait((queued, intent_id))
-        except anyio.WouldBlock:
-            with anyio.fail_after(30):
-                await self._behind.send((queued, intent_id))
 
     async def _watch_journal(self, queued: MemoryObjectReceiveStream[tuple[Queued[Any], str]]) -> None:
         """The outcomes of `_write_behind`'s writes, in order: a storage failure halts trading."""
