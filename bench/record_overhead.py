@@ -210,13 +210,12 @@ async def main(count: int, rounds: int) -> None:
                             mode="bench", config="", compresslevel=LEVEL)  # fmt: skip
         writer.start(clock.now(), time.monotonic())
         stamp = stamp_source(clock)
-        queued: list[Any] = []
-        for raw in frames[:WAKE_RECORDS]:
-            queued += (stamp(), raw)
+        queued = frames[:WAKE_RECORDS]
+        stamps = [stamp() for _ in queued]
         packs: list[float] = []
         for _ in range(20):
             t0 = time.perf_counter()
-            (one,) = pack(list(queued), 2, [], time.time_ns() - time.monotonic_ns(), MAX_BLOB)
+            (one,) = pack(list(queued), stamps, [], [], time.time_ns() - time.monotonic_ns(), MAX_BLOB)
             packs.append(time.perf_counter() - t0)
         pack_ns = min(packs) / WAKE_RECORDS * 1e9
         ring_fd = os.memfd_create("bench-ring")

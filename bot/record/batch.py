@@ -88,17 +88,21 @@ def ns_of(when: datetime) -> int:
 
 
 def pack(
-    queue: list[Any], stride: int, rest_at: list[int], offset: int | None, max_blob: int
+    payloads: list[Any],
+    stamps: list[int],
+    monos: list[float],
+    rest_at: list[int],
+    offset: int | None,
+    max_blob: int,
 ) -> list[Packed]:
     """The queued records as batches of at most `max_blob` payload bytes each (a larger single record goes
-    alone). `queue` is flat: per record its stamp, payload and, with `stride` 3, its monotonic reading
-    (then `offset` is None; else each mono is the stamp minus `offset` ns). Payloads are ws frame bytes,
-    and at the `rest_at` record indices tuples of `SessionRecorder.rest` arguments, serialised (masked)
-    here. Every step is a C-level pass over the batch; the payloads themselves are not copied here. A
-    str payload is counted in characters here: the writer notices and sends `Packed.encoded()` instead."""
-    stamps = array("q", queue[0::stride])
-    payloads = queue[1::stride]
-    monos = array("d", queue[2::3]).tobytes() if stride == 3 else b""
+    alone). Per record: its payload, its stamp and, when `offset` is None, its monotonic reading (else
+    each mono is the stamp minus `offset` ns). Payloads are ws frame bytes, and at the `rest_at` indices
+    tuples of `SessionRecorder.rest` arguments, serialised (masked) here (in place). Every step is a
+    C-level pass over the batch; the payloads themselves are not copied here. A str payload is counted
+    in characters here: the writer notices and sends `Packed.encoded()` instead."""
+    stamp_array = array("q", stamps)
+    mono_bytes = array("d", monos).tobytes() if offset is None else b""
     kinds = bytearray(len(payloads))
     for i in rest_at:
         kinds[i] = REST
@@ -106,17 +110,16 @@ def pack(
     lengths = array("I", map(len, payloads))
     ends = list(accumulate(lengths))
     if not ends or ends[-1] <= max_blob:
-        columns = (bytes(kinds), stamps.tobytes(), monos, lengths.tobytes())
+        columns = (bytes(kinds), stamp_array.tobytes(), mono_bytes, lengths.tobytes())
         return [Packed(len(payloads), offset, columns, payloads, ends[-1] if ends else 0)]
     out: list[Packed] = []
     start = base = 0
     while start < len(ends):  # consecutive runs of records, cut by bisection
         stop = max(start + 1, bisect_right(ends, base + max_blob, start))
-        mono = monos[8 * start : 8 * stop] if monos else b""
         columns = (
             bytes(kinds[start:stop]),
-            stamps[start:stop].tobytes(),
-            mono,
+            stamp_array[start:stop].tobytes(),
+            mono_bytes[8 * start : 8 * stop],
             lengths[start:stop].tobytes(),
         )
         out.append(Packed(stop - start, offset, columns, payloads[start:stop], ends[stop - 1] - base))

@@ -1,8 +1,8 @@
 """`SessionRecorder`: records inbound frames and REST exchanges without ever slowing trading down.
 
-The taps (`ws`, `rest`) are synchronous and O(1): they add the Clock's reading (nanoseconds, see
-`stamp_source`) and the raw bytes (or the REST call's arguments) to one flat list, a bounded queue,
-and return. With a `LiveClock` that reading is `time.time_ns()` and a record's `mono` is derived from
+The taps (`ws`, `rest`) are synchronous and O(1): they append the Clock's reading (nanoseconds, see
+`stamp_source`) to one list and the raw bytes (or the REST call's arguments) to another, a bounded
+queue, and return. With a `LiveClock` that reading is `time.time_ns()` and a record's `mono` is derived from
 it with the wall-minus-monotonic offset read when its batch is packed (within `flush_interval_s`;
 exact unless the system clock is adjusted in between): one clock read per frame. Other clocks
 (simulated time) add a `time.monotonic()` reading per record. When the queue is full the record is
@@ -78,9 +78,9 @@ class SessionRecorder:
     # and every attribute load (and the method lookup of each `ws` call) becomes a dict probe.
     __slots__ = (
         "_burst_from", "_bytes_in", "_capacity", "_child", "_clock", "_close_timeout_s", "_dropped",
-        "_failed", "_flush_interval_s", "_limit", "_live", "_lost", "_paths", "_progress", "_queue",
-        "_rest_at", "_settings", "_settled", "_stall_timeout_s", "_stamp", "_start_timeout_s", "_started",
-        "_stopped", "_stride", "_taken", "_wake", "_wake_at", "_wake_len", "_writer_gone", "_written",
+        "_failed", "_flush_interval_s", "_frames", "_live", "_lost", "_monos", "_paths", "_progress",
+        "_rest_at", "_settings", "_settled", "_stall_timeout_s", "_stamp", "_stamps", "_start_timeout_s",
+        "_started", "_stopped", "_taken", "_wake", "_wake_at", "_writer_gone", "_written",
     )  # fmt: skip
 
     def __init__(
@@ -120,15 +120,14 @@ class SessionRecorder:
         self._close_timeout_s = close_timeout_s
         self._start_timeout_s = start_timeout_s
         self._stall_timeout_s = stall_timeout_s
-        # The queue, flat: per record its stamp, payload and (other clocks than LiveClock) mono; and the
-        # indices of the REST records. Flat, because one extend is the cheapest append per frame (a
-        # tuple kept per record cost more once batches grew); `batch.pack` takes it apart with slices.
-        self._queue: list[Any] = []
+        # The queue, one entry per record in each list: payload (frame bytes, or REST call arguments),
+        # stamp and (clocks other than LiveClock) mono; and the indices of the REST records. Lists of
+        # Python objects, because two appends are the cheapest per-frame work; `batch.pack` converts.
+        self._frames: list[Any] = []
+        self._stamps: list[int] = []
+        self._monos: list[float] = []
         self._rest_at: list[int] = []
         self._live = type(clock) is LiveClock  # mono derived from the wall stamp (see module doc)
-        self._stride = 2 if self._live else 3
-        self._limit = capacity * self._stride  # queue length at which records are dropped
-        self._wake_len = self._wake_at * self._stride  # queue length that wakes the sender
         self._taken = 0  # records handed to the writer so far (accepted = taken + queued)
         self._written = 0  # as reported by the writer process
         self._lost = 0  # accepted, then lost (writer failed, or a batch that could not be packed)
@@ -153,17 +152,17 @@ class SessionRecorder:
 
     def ws(self, frame: str | bytes) -> None:
         """Record one inbound WebSocket text frame exactly as received, ideally its raw UTF-8 bytes
-        (callers skip PING). Runs per frame: a length check, one clock read, one list extend."""
-        queue = self._queue
-        n = len(queue)
-        if n >= self._limit:
+        (callers skip PING). Runs per frame: a length check, one clock read, two appends."""
+        frames = self._frames
+        n = len(frames)
+        if n >= self._capacity:
             self._drop()
             return
-        if self._live:
-            queue += (self._stamp(), frame)  # a str frame (the simulator's) is encoded by the sender
-        else:
-            queue += (self._stamp(), frame, _monotonic())
-        if n == self._wake_len:
+        self._stamps.append(self._stamp())
+        if not self._live:
+            self._monos.append(_monotonic())
+        frames.append(frame)  # a str frame (the simulator's) is encoded by the sender
+        if n == self._wake_at:
             self._wake_writer()
 
     def rest(
@@ -179,18 +178,17 @@ class SessionRecorder:
         error: str | None = None,
     ) -> None:
         """Record one REST exchange when its reply arrived (or failed: status None, error = class name)."""
-        queue = self._queue
-        n = len(queue)
-        if n >= self._limit:
+        frames = self._frames
+        n = len(frames)
+        if n >= self._capacity:
             self._drop()
             return
-        self._rest_at.append(n // self._stride)
-        args = (api_id, path, req, status, latency_ms, cont_yn, next_key, resp, error)
-        if self._live:
-            queue += (self._stamp(), args)
-        else:
-            queue += (self._stamp(), args, _monotonic())
-        if n == self._wake_len:
+        self._stamps.append(self._stamp())
+        if not self._live:
+            self._monos.append(_monotonic())
+        self._rest_at.append(n)
+        frames.append((api_id, path, req, status, latency_ms, cont_yn, next_key, resp, error))
+        if n == self._wake_at:
             self._wake_writer()
 
     def _wake_writer(self) -> None:
@@ -216,7 +214,7 @@ class SessionRecorder:
 
     @property
     def _queued(self) -> int:
-        return len(self._queue) // self._stride
+        return len(self._frames)
 
     @property
     def dropped(self) -> int:
@@ -313,19 +311,20 @@ class SessionRecorder:
 
     async def _send(self) -> None:
         """Hand the queued records to the writer process (as batches of at most `MAX_BLOB` payload bytes)."""
-        if self._queue and not self._stopped and self._child is not None:
-            queue, rest_at = self._take()
-            count = len(queue) // self._stride
-            self._taken += count
+        if self._frames and not self._stopped and self._child is not None:
+            frames, stamps, monos, rest_at = self._take()
+            self._taken += len(frames)
             try:
                 offset = time.time_ns() - time.monotonic_ns() if self._live else None
-                batches = pack(queue, self._stride, rest_at, offset, MAX_BLOB)
+                batches = pack(frames, stamps, monos, rest_at, offset, MAX_BLOB)
             except Exception as exc:  # a record that cannot be packed must never reach trading
-                log.error("recording_batch_skipped", records=count, error=f"{type(exc).__name__}: {exc}")
-                self._lost += count
-                self._dropped += count
+                log.error(
+                    "recording_batch_skipped", records=len(frames), error=f"{type(exc).__name__}: {exc}"
+                )
+                self._lost += len(frames)
+                self._dropped += len(frames)
                 return
-            del queue  # its stamps go now; the frames stay referenced by the batches until they are copied
+            del frames, stamps, monos  # the frames stay referenced by the batches until they are copied
             try:
                 with anyio.fail_after(self._stall_timeout_s):
                     await self._child.send(batches)
@@ -339,10 +338,10 @@ class SessionRecorder:
             )
             self._burst_from = None
 
-    def _take(self) -> tuple[list[Any], list[int]]:
+    def _take(self) -> tuple[list[Any], list[int], list[float], list[int]]:
         """The queue's contents, leaving it empty."""
-        taken = self._queue, self._rest_at
-        self._queue, self._rest_at = [], []
+        taken = self._frames, self._stamps, self._monos, self._rest_at
+        self._frames, self._stamps, self._monos, self._rest_at = [], [], [], []
         return taken
 
     async def _read_reports(self, child: WriterProcess, scope: anyio.CancelScope) -> None:
@@ -398,8 +397,8 @@ class SessionRecorder:
     def _stop(self) -> None:
         """No more records: the taps count everything as dropped from now on."""
         self._stopped = True
-        self._limit = 0
-        queued = len(self._take()[0]) // self._stride
+        self._capacity = 0
+        queued = len(self._take()[0])
         self._dropped += queued
         self._taken += queued  # accepted, then dropped: flush() waiters must not wait for them
         self._lost += queued

@@ -11,11 +11,8 @@ T0 = 1_795_651_201_000_000_000  # 2026-11-20 09:00:01 KST, in ns
 OFFSET = T0 - 5_000_000_000  # monotonic readings start at 5 s
 
 
-def _queue(payloads: list[Any]) -> list[Any]:
-    queue: list[Any] = []
-    for i, payload in enumerate(payloads):
-        queue += (T0 + i * 1000, payload)
-    return queue
+def _stamps(n: int) -> list[int]:
+    return [T0 + i * 1000 for i in range(n)]
 
 
 def _wire(batch: Any) -> io.BytesIO:
@@ -27,7 +24,7 @@ def test_batches_are_cut_by_payload_bytes_and_read_back_in_order() -> None:
     """Records go in runs of at most max_blob payload bytes (a bigger one alone), each read back whole."""
     payloads = [b"a" * 300, b"b" * 300, b"c" * 300, b"d" * 2000, b"e" * 10, "\ud55c\uae00"]
     rest = ("ka10001", "/api/dostk/stkinfo", b'{"stk_cd":"005930"}', 200, 1.5, "N", "", b"{}", None)
-    batches = pack(_queue([*payloads, rest]), 2, [6], OFFSET, 700)
+    batches = pack([*payloads, rest], _stamps(7), [], [6], OFFSET, 700)
     assert [b.n for b in batches] == [2, 1, 1, 3]
     assert all(b.size <= 700 for b in batches if b.n > 1)
     records: list[tuple[int, int, float, bytes]] = []
@@ -45,7 +42,7 @@ def test_batches_are_cut_by_payload_bytes_and_read_back_in_order() -> None:
 
 def test_str_payloads_are_counted_again_once_encoded() -> None:
     """`pack` counts a str payload in characters; `encoded()` gives its UTF-8 bytes and their length."""
-    (batch,) = pack(_queue(["한글 frame", b"raw"]), 2, [], OFFSET, 1 << 20)
+    (batch,) = pack(["한글 frame", b"raw"], _stamps(2), [], [], OFFSET, 1 << 20)
     assert batch.size == len("한글 frame") + 3
     fixed = batch.encoded()
     assert fixed.payloads == ["한글 frame".encode(), b"raw"] and fixed.size == len("한글 frame".encode()) + 3
@@ -54,8 +51,7 @@ def test_str_payloads_are_counted_again_once_encoded() -> None:
 
 
 def test_monotonic_readings_travel_when_the_clock_is_not_live() -> None:
-    """With stride 3 each record's own monotonic reading is sent instead of an offset."""
-    queue = [T0, b"x", 12.5, T0 + 1, b"y", 13.25]
-    (batch,) = pack(queue, 3, [], None, 1 << 20)
+    """Without an offset each record's own monotonic reading is sent."""
+    (batch,) = pack([b"x", b"y"], [T0, T0 + 1], [12.5, 13.25], [], None, 1 << 20)
     got = read_batch(_wire(batch))
     assert got is not None and got.monos == [12.5, 13.25] and got.payloads == [b"x", b"y"]
