@@ -3,9 +3,9 @@
     uv run python bench/record_overhead.py [--frames 100000] [--rounds 5]
 
 The decode path is what `KiwoomSocket` does per inbound frame (the frame's bytes as websockets hands
-them over, `bytes.decode` + `parse_frame` + `RealDecoder`), on full 0B frames (~600-700 bytes, ~40
-FIDs). Three variants, best of `--rounds` interleaved runs, each yielding to the event loop every 500
-frames as a socket reader would:
+them over, `parse_text_payload` (orjson on the bytes) + `RealDecoder`), on full 0B frames (~600-700
+bytes, ~40 FIDs). Three variants, best of `--rounds` interleaved runs, each yielding to the event loop
+every 500 frames as a socket reader would:
 - baseline: decode only (reading each frame's `trnm`, as the socket does whether it records or not);
 - tap: decode + `SessionRecorder.ws(raw bytes)` (what recording adds to the receive path itself; the
   queue is emptied every 500 frames as a sender keeping up would);
@@ -19,7 +19,9 @@ writer process's per-record work (its CPU, not the trading process's). The `_cpu
 trading thread's (process's, for the pipeline) CPU time instead of wall time: on a shared machine
 they show what recording costs the trading process itself when other load distorts the wall figures.
 Then the full pipeline (bench/replay_throughput.py's decode + kernel + strategies + risk + dry-run +
-SQLite) without and with recording. Prints one line per metric; nothing is asserted.
+SQLite) without and with recording, best of `--rounds` interleaved pairs (the pair-to-pair spread
+on this machine is +-3 %). Each overhead is also printed in ns per frame: the percentages are of a
+decode path other work keeps making faster. Prints one line per metric; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import structlog
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.broker.kiwoom.codec import RealDecoder, parse_frame
+from bot.broker.kiwoom.codec import RealDecoder, parse_text_payload
 from bot.clock import LiveClock
 from bot.config import load_config
 from bot.record import SessionRecorder, read_session
@@ -113,7 +115,7 @@ async def decode_all(
     events = 0
     for i in range(0, len(frames), CHUNK):
         for raw in frames[i : i + CHUNK]:
-            frame = parse_frame(raw.decode())
+            frame = parse_text_payload(raw)
             trnm = frame["trnm"]  # the socket reads it for every frame, recording or not
             if trnm != "PING" and recorder is not None:
                 recorder.ws(raw)
@@ -177,6 +179,7 @@ async def pipeline(count: int, rounds: int, config: Path) -> None:
     metric("record_pipeline_baseline", frames / b, "frames/s")
     metric("record_pipeline_with_recording", frames / f, "frames/s")
     metric("record_overhead_pipeline", (f - b) / b * 100, "%", target=TARGET_OVERHEAD_PCT, below=True)
+    metric("record_pipeline_cost", (f - b) / frames * 1e9, "ns/frame (recording's, in the pipeline)")
     metric("record_overhead_pipeline_cpu", (fc - bc) / bc * 100, "% (CPU time of the trading process)")
 
 
@@ -243,6 +246,7 @@ async def main(count: int, rounds: int) -> None:
     metric("record_tap_call", (t - b) / count * 1e9, "ns/frame")
     metric("record_decode_with_tap_and_writer", count / f, "frames/s")
     metric("record_overhead_saturated", (f - b) / b * 100, "%", target=TARGET_OVERHEAD_PCT, below=True)
+    metric("record_saturated_cost", (f - b) / count * 1e9, "ns/frame (tap + sender, trading thread)")
     metric("record_overhead_saturated_cpu", (fc - bc) / bc * 100, "% (CPU time of the trading thread)")
     metric("record_pack_cost", pack_ns, "ns/record (the trading thread's share of the sender)")
     metric("record_ring_copy_cost", copy_ns, "ns/record (a worker thread, the GIL released for the copy)")
@@ -265,4 +269,4 @@ if __name__ == "__main__":
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     anyio.run(main, args.frames, args.rounds)
     if args.pipeline_frames:
-        anyio.run(pipeline, args.pipeline_frames, min(args.rounds, 3), args.config)
+        anyio.run(pipeline, args.pipeline_frames, args.rounds, args.config)

@@ -268,9 +268,13 @@ def _copy_into_ring(
         if head + skip + size - released > ring_size:
             break
         at = start = 0 if skip else at
+        payloads = batch.payloads
         try:
-            for i in range(0, len(batch.payloads), IOV_MAX):
-                at += os.pwritev(fd, batch.payloads[i : i + IOV_MAX], at)  # the GIL is released for the copy
+            if len(payloads) <= IOV_MAX:  # no slice: each would touch every frame once more
+                at += os.pwritev(fd, payloads, at)  # the GIL is released for the copy
+            else:
+                for i in range(0, len(payloads), IOV_MAX):
+                    at += os.pwritev(fd, payloads[i : i + IOV_MAX], at)
         except TypeError:  # a str payload: nothing of this batch counts (its header is not sent)
             return head, parts, placed, True
         if at - start != size:  # a tmpfs file is written whole: anything else is a fault
