@@ -1,23 +1,21 @@
 """`SessionRecorder`: records inbound frames and REST exchanges without ever slowing trading down.
 
 The taps (`ws`, `rest`) are synchronous and O(1): they append the Clock's reading (nanoseconds, see
-`stamp_source`) to one list and the raw bytes (or the REST call's arguments) to another, a bounded
-queue, and return. With a `LiveClock` that reading is `time.time_ns()` and a record's `mono` is derived from
-it with the wall-minus-monotonic offset read when its batch is packed (within `flush_interval_s`;
-exact unless the system clock is adjusted in between): one clock read per frame. Other clocks
-(simulated time) add a `time.monotonic()` reading per record. When the queue is full the record is
-dropped and counted (logged once per burst).
-A sender task takes the queue every `flush_interval_s` (sooner when it fills up), packs it
-(`batch.pack`: per-record columns, no copy of the frames) and hands it to a child process
-(`bot.record.child`, through `process.WriterProcess`: the payloads copied into a shared-memory ring by
-a worker thread with the GIL released, the columns over a pipe); the child formats the lines,
-compresses, writes and flushes them, opening the next `<day>.<n>.jsonl.gz` when the KST date of the
-stamps changes, and reports back what it wrote. So the trading process never formats, encodes or
-compresses a frame. A dead or stalled child, or a failing
-disk, turns recording off (logged once, later records counted as dropped); it never raises into
-trading. Start with `tg.start(recorder.run)` or `async with recorder.running()`; cancelling the task
-sends what is queued and waits (up to `close_timeout_s`) for the child to close the file and exit; the
-child also exits on its own when the parent dies (EOF on its stdin).
+`stamp_source`) to one list and the raw bytes (or the REST call's arguments) to another, a bounded queue,
+and return. With a `LiveClock` that reading is `time.time_ns()` and a record's `mono` is derived from it
+with the wall-minus-monotonic offset read when its batch is packed (within `flush_interval_s`; exact
+unless the system clock is adjusted in between): one clock read per frame. Other clocks (simulated time)
+add a `time.monotonic()` reading per record. When the queue is full the record is dropped and counted
+(logged once per burst). A sender task takes the queue every `flush_interval_s` (sooner when it fills up),
+packs it (`batch.pack`: per-record columns, no copy of the frames) and hands it to a child process
+(`bot.record.child`, through `process.WriterProcess`: the payloads copied into a shared-memory ring by a
+worker thread with the GIL released, the columns over a pipe); the child formats the lines, compresses,
+writes and flushes them, opening the next `<day>.<n>.jsonl.gz` when the KST date of the stamps changes,
+and reports back what it wrote. So the trading process never formats, encodes or compresses a frame. A
+dead or stalled child, or a failing disk, turns recording off (logged once, later records counted as
+dropped); it never raises into trading. Start with `tg.start(recorder.run)` or `async with
+recorder.running()`; cancelling the task sends what is queued and waits (up to `close_timeout_s`) for the
+child to close the file and exit; the child also exits on its own when the parent dies (EOF on its stdin).
 """
 
 from __future__ import annotations
