@@ -11,11 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from bot.clock import kst
 from bot.replay.cli import EXIT_CONFIG, EXIT_DATA, EXIT_USAGE, parse_speed, run_replay
 from bot.replay.synthetic import generate_session
 from tests.replay.support import write_recording
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Any:
+    """`run_replay` sets process-wide logging to ERROR, as the CLI should; later tests must not inherit it."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
 
 ROOT = Path(__file__).resolve().parents[2]
 
